@@ -1,0 +1,239 @@
+#include "data/preprocessing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "core/thread_pool.hpp"
+
+namespace c2s {
+
+nlohmann::json PreprocessOptions::to_json() const {
+  nlohmann::json j;
+  j["enabled"] = enabled;
+  if (enabled) {
+    j["min_genes"] = min_genes;
+    j["min_cells"] = min_cells;
+    j["target_sum"] = target_sum ? nlohmann::json(*target_sum) : nlohmann::json("median");
+    j["log_base"] = log_base;
+    j["max_pct_mito"] = max_pct_mito ? nlohmann::json(*max_pct_mito) : nlohmann::json(nullptr);
+    j["mito_prefix"] = mito_prefix;
+  }
+  return j;
+}
+
+double PreprocessPlan::normalise(double raw, std::size_t k) const {
+  if (!options.enabled) return raw;
+  double total = cell_totals[k];
+  double scaled = total > 0 ? raw * (target_sum / total) : raw;
+  return std::log1p(scaled) / std::log(options.log_base);
+}
+
+nlohmann::json PreprocessPlan::summary() const {
+  return {{"cells_in", n_cells_in},
+          {"genes_in", n_genes_in},
+          {"cells_kept", kept_cells.size()},
+          {"genes_kept", kept_genes.size()},
+          {"cells_below_min_genes", cells_below_min_genes},
+          {"cells_above_max_pct_mito", cells_above_mito},
+          {"genes_below_min_cells", genes_below_min_cells},
+          {"nonzeros", nnz_kept},
+          {"target_sum", target_sum},
+          {"integer_valued", integer_valued}};
+}
+
+namespace {
+
+struct RowScan {
+  std::int32_t positives = 0;
+  double total = 0, mito = 0;
+};
+
+std::string cell_context(const MatrixSource& source, std::int64_t row) {
+  const auto& names = source.obs().index;
+  std::string name = std::size_t(row) < names.size() ? names[std::size_t(row)] : std::to_string(row);
+  return fmt::format("{}: cell {} ('{}')", source.description(), row, name);
+}
+
+// Splits [0, n) into tasks of fixed size so per-task partial sums are
+// combined in the same order whatever the thread count.
+constexpr std::int64_t kRowsPerTask = 256;
+
+}  // namespace
+
+PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options) {
+  if (options.min_genes < 0 || options.min_cells < 0) throw UsageError("--min-genes and --min-cells must be >= 0");
+  if (options.enabled && (!(options.log_base > 0) || options.log_base == 1))
+    throw UsageError("--log-base must be positive and not 1");
+  if (options.target_sum && !(*options.target_sum > 0)) throw UsageError("--target-sum must be positive");
+  if (options.block_rows <= 0) throw UsageError("block size must be positive");
+
+  PreprocessPlan plan;
+  plan.options = options;
+  plan.n_cells_in = source.n_rows();
+  plan.n_genes_in = source.n_cols();
+  const std::int64_t n_rows = source.n_rows(), n_cols = source.n_cols();
+  if (n_rows == 0 || n_cols == 0)
+    throw Error(source.description(), fmt::format("the matrix is empty ({} cells x {} genes)", n_rows, n_cols));
+
+  std::vector<std::uint8_t> is_mito(std::size_t(n_cols), 0);
+  for (std::int64_t g = 0; g < n_cols; ++g) {
+    const std::string& name = source.var().index[std::size_t(g)];
+    if (options.enabled && !options.mito_prefix.empty() && name.size() >= options.mito_prefix.size() &&
+        std::equal(options.mito_prefix.begin(), options.mito_prefix.end(), name.begin(),
+                   [](char a, char b) { return std::toupper((unsigned char)a) == std::toupper((unsigned char)b); }))
+      is_mito[std::size_t(g)] = 1;
+  }
+
+  std::vector<std::int64_t> gene_cells(std::size_t(n_cols), 0);
+  std::vector<std::uint8_t> keep_row(std::size_t(n_rows), 0);
+  std::vector<RowScan> rows(static_cast<std::size_t>(n_rows));
+  auto& pool = ThreadPool::global();
+  SparseRows block;
+  Progress progress("scan", std::uint64_t(n_rows));
+  bool integer_valued = true;
+
+  for (std::int64_t begin = 0; begin < n_rows; begin += options.block_rows) {
+    std::int64_t end = std::min(n_rows, begin + options.block_rows);
+    source.read_rows(begin, end, block);
+    std::int64_t n = block.n_rows();
+    std::size_t n_tasks = std::size_t((n + kRowsPerTask - 1) / kRowsPerTask);
+    std::vector<std::vector<std::int32_t>> task_gene_cells(n_tasks);
+    std::vector<std::uint8_t> task_integer(n_tasks, 1);
+    pool.parallel_for(n_tasks, [&](std::size_t t) {
+      std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
+      auto& local = task_gene_cells[t];
+      local.assign(std::size_t(n_cols), 0);
+      for (std::int64_t r = r0; r < r1; ++r) {
+        RowScan s;
+        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
+          float v = block.values[std::size_t(e)];
+          if (!std::isfinite(v))
+            throw Error(cell_context(source, begin + r), fmt::format("X holds {} (gene '{}'); expression must be finite",
+                                                                     v, source.var().index[block.indices[e]]));
+          if (v < 0)
+            throw Error(cell_context(source, begin + r),
+                        fmt::format("X holds a negative value ({}) for gene '{}': these are not counts (scaled or "
+                                    "centred data?); give raw counts (--raw or --layer) to convert",
+                                    v, source.var().index[block.indices[e]]));
+          if (v > 0) {
+            ++s.positives;
+            s.total += v;
+            if (is_mito[std::size_t(block.indices[e])]) s.mito += v;
+            if (v != std::floor(v)) task_integer[t] = 0;
+          }
+        }
+        rows[std::size_t(begin + r)] = s;
+        bool keep = !options.enabled || s.positives >= options.min_genes;
+        if (keep && options.enabled && options.max_pct_mito && s.total > 0 &&
+            100.0 * s.mito / s.total > *options.max_pct_mito)
+          keep = false;
+        keep_row[std::size_t(begin + r)] = keep;
+        if (keep)
+          for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e)
+            if (block.values[std::size_t(e)] > 0) ++local[std::size_t(block.indices[e])];
+      }
+    });
+    for (std::size_t t = 0; t < n_tasks; ++t) {
+      integer_valued = integer_valued && task_integer[t];
+      for (std::int64_t g = 0; g < n_cols; ++g) gene_cells[std::size_t(g)] += task_gene_cells[t][std::size_t(g)];
+    }
+    progress.advance(std::uint64_t(n));
+  }
+  progress.finish();
+  plan.integer_valued = integer_valued;
+
+  for (std::int64_t r = 0; r < n_rows; ++r) {
+    if (keep_row[std::size_t(r)]) {
+      plan.kept_cells.push_back(r);
+    } else if (rows[std::size_t(r)].positives < options.min_genes) {
+      ++plan.cells_below_min_genes;
+    } else {
+      ++plan.cells_above_mito;
+    }
+  }
+  plan.gene_position.assign(std::size_t(n_cols), -1);
+  for (std::int64_t g = 0; g < n_cols; ++g) {
+    if (options.enabled && gene_cells[std::size_t(g)] < options.min_cells) {
+      ++plan.genes_below_min_cells;
+      continue;
+    }
+    plan.gene_position[std::size_t(g)] = std::int32_t(plan.kept_genes.size());
+    plan.kept_genes.push_back(g);
+    plan.gene_n_cells.push_back(gene_cells[std::size_t(g)]);
+  }
+  if (plan.kept_cells.empty())
+    throw Error(source.description(), fmt::format("no cell has at least {} expressed genes (--min-genes)", options.min_genes));
+  if (plan.kept_genes.empty())
+    throw Error(source.description(), fmt::format("no gene is expressed in at least {} cells (--min-cells)", options.min_cells));
+
+  const std::size_t n_kept = plan.kept_cells.size();
+  plan.cell_totals.resize(n_kept);
+  plan.cell_qc.resize(n_kept);
+  std::int64_t nnz = 0;
+  for (std::size_t k = 0; k < n_kept; ++k) {
+    const RowScan& s = rows[std::size_t(plan.kept_cells[k])];
+    plan.cell_totals[k] = s.total;
+    plan.cell_qc[k] = {s.positives, s.total, s.total > 0 ? 100.0 * s.mito / s.total : 0.0};
+    nnz += s.positives;
+  }
+
+  // Dropped genes change the totals and nonzero counts of the cells that
+  // expressed them: one more pass, only when some gene was dropped.
+  if (plan.genes_below_min_cells > 0) {
+    std::vector<std::int64_t> kept_index(std::size_t(n_rows), -1);
+    for (std::size_t k = 0; k < n_kept; ++k) kept_index[std::size_t(plan.kept_cells[k])] = std::int64_t(k);
+    Progress again("rescan", std::uint64_t(n_rows));
+    nnz = 0;
+    for (std::int64_t begin = 0; begin < n_rows; begin += options.block_rows) {
+      std::int64_t end = std::min(n_rows, begin + options.block_rows);
+      source.read_rows(begin, end, block);
+      for (std::int64_t r = 0; r < block.n_rows(); ++r) {
+        std::int64_t k = kept_index[std::size_t(begin + r)];
+        if (k < 0) continue;
+        double total = 0;
+        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
+          float v = block.values[std::size_t(e)];
+          if (v > 0 && plan.gene_position[std::size_t(block.indices[e])] >= 0) {
+            total += v;
+            ++nnz;
+          }
+        }
+        plan.cell_totals[std::size_t(k)] = total;
+      }
+      again.advance(std::uint64_t(block.n_rows()));
+    }
+    again.finish();
+  }
+  plan.nnz_kept = nnz;
+
+  if (options.enabled) {
+    if (options.target_sum) {
+      plan.target_sum = *options.target_sum;
+    } else {
+      // scanpy: the median over cells with a positive total.
+      std::vector<double> t;
+      for (double x : plan.cell_totals)
+        if (x > 0) t.push_back(x);
+      if (t.empty()) throw Error(source.description(), "every kept cell has a total count of zero");
+      std::size_t mid = t.size() / 2;
+      std::nth_element(t.begin(), t.begin() + long(mid), t.end());
+      double hi = t[mid];
+      if (t.size() % 2 == 1) {
+        plan.target_sum = hi;
+      } else {
+        double lo = *std::max_element(t.begin(), t.begin() + long(mid));
+        plan.target_sum = (lo + hi) / 2;
+      }
+    }
+    if (!integer_valued)
+      warn(source.description() +
+           ": X holds non-integer values; preprocessing assumes raw counts (use --no-preprocess if X is already "
+           "normalised, or --raw/--layer to pick the counts)");
+  }
+  return plan;
+}
+
+}  // namespace c2s

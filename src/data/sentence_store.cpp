@@ -1,0 +1,281 @@
+#include "data/sentence_store.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <fmt/format.h>
+
+#include "core/atomic_output.hpp"
+#include "core/error.hpp"
+#include "io/anndata_dataframe.hpp"
+#include "io/hdf5_file.hpp"
+
+namespace c2s {
+
+namespace {
+constexpr const char* kFormat = "c2s-sentence-store";
+constexpr int kFormatVersion = 1;
+constexpr std::int64_t kChunk = 1 << 20;
+
+void write_json_attribute(hid_t obj, const std::string& name, const nlohmann::json& j) {
+  h5::write_string_attribute(obj, name, j.dump());
+}
+
+nlohmann::json read_json_attribute(hid_t obj, const std::string& name, const std::string& context) {
+  try {
+    return nlohmann::json::parse(h5::read_string_attribute(obj, name));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(context, "attribute '" + name + "' is not valid JSON");
+  }
+}
+}  // namespace
+
+// ---------------------------------------------------------------- writer
+
+struct SentenceStoreWriter::Impl {
+  AtomicOutput output;
+  StoreHeader header;
+  h5::Handle file, cells_group;
+  std::unique_ptr<h5::Appender> offsets, genes, values;
+  std::vector<std::string> names;
+  DataFrame obs;
+  bool has_obs = false;
+  std::optional<InverseModel> model;
+  std::int64_t entries = 0;
+
+  Impl(const std::string& path, StoreHeader h) : output(path), header(std::move(h)) {
+    file = h5::create_file(output.temp_path().string());
+    cells_group = h5::create_group(file, "cells");
+    hid_t gene_type = header.genes.size() <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
+    offsets = std::make_unique<h5::Appender>(cells_group, "offsets", H5T_STD_I64LE, 1 << 16);
+    genes = std::make_unique<h5::Appender>(cells_group, "genes", gene_type, kChunk);
+    values = std::make_unique<h5::Appender>(cells_group, "values", H5T_IEEE_F32LE, kChunk);
+    std::int64_t zero = 0;
+    offsets->append(&zero, 1);
+  }
+};
+
+SentenceStoreWriter::SentenceStoreWriter(const std::string& path, StoreHeader header)
+    : impl_(std::make_unique<Impl>(path, std::move(header))) {}
+
+SentenceStoreWriter::~SentenceStoreWriter() = default;
+
+void SentenceStoreWriter::append(const CellBlock& block) {
+  auto& m = *impl_;
+  if (block.names.size() != block.size()) throw Error(m.output.target().string(), "cell block without names");
+  std::vector<std::int64_t> offs(block.size());
+  for (std::size_t i = 0; i < block.size(); ++i) offs[i] = m.entries + block.offsets[i + 1];
+  const auto n_genes = std::uint32_t(m.header.genes.size());
+  for (auto g : block.genes)
+    if (g >= n_genes) throw Error(m.output.target().string(), fmt::format("gene index {} out of range", g));
+  m.offsets->append(offs.data(), std::int64_t(offs.size()));
+  m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
+  m.values->append(block.values.data(), std::int64_t(block.values.size()));
+  m.entries += block.offsets.back();
+  m.names.insert(m.names.end(), block.names.begin(), block.names.end());
+}
+
+std::int64_t SentenceStoreWriter::cells_written() const { return std::int64_t(impl_->names.size()); }
+
+void SentenceStoreWriter::set_gene_n_cells(std::vector<std::int64_t> counts) {
+  impl_->header.gene_n_cells = std::move(counts);
+}
+
+void SentenceStoreWriter::set_obs(const DataFrame& obs) {
+  impl_->obs = obs;
+  impl_->has_obs = true;
+}
+
+void SentenceStoreWriter::set_inverse_model(const InverseModel& model) { impl_->model = model; }
+
+void SentenceStoreWriter::commit() {
+  auto& m = *impl_;
+  const std::string target = m.output.target().string();
+  if (m.header.gene_n_cells.size() != m.header.genes.size())
+    throw Error(target, "gene counts and vocabulary differ in length");
+  if (m.header.source_genes.empty()) m.header.source_genes = m.header.genes;
+  h5::write_strings(m.cells_group, "names", m.names, true);
+  m.offsets.reset();
+  m.genes.reset();
+  m.values.reset();
+  m.cells_group.reset();
+
+  h5::Handle genes = h5::create_group(m.file, "genes");
+  h5::write_strings(genes, "names", m.header.genes, true);
+  h5::write_strings(genes, "source_names", m.header.source_genes, true);
+  h5::write_vector(genes, "n_cells", m.header.gene_n_cells, true);
+
+  DataFrame obs = m.obs;
+  if (!m.has_obs) obs.index = m.names;
+  if (obs.index.size() != m.names.size()) throw Error(target, "obs rows differ from cells written");
+  obs.index = m.names;
+  write_anndata_dataframe(m.file, "obs", obs);
+
+  h5::write_string_attribute(m.file, "format", kFormat);
+  h5::write_number_attribute(m.file, "format_version", kFormatVersion);
+  write_json_attribute(m.file, "provenance", m.header.provenance);
+  if (m.model) write_json_attribute(m.file, "inverse_model", m.model->to_json());
+  m.file.reset();
+  m.output.commit();
+}
+
+// ---------------------------------------------------------------- reader
+
+struct SentenceStore::Impl {
+  std::string path;
+  h5::Handle file, genes_ds, values_ds;
+  StoreHeader header;
+  std::vector<std::int64_t> offsets;
+  std::vector<std::string> names;
+  DataFrame obs;
+  std::optional<InverseModel> model;
+};
+
+SentenceStore::SentenceStore(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.path = path;
+  m.file = h5::open_file(path);
+  if (!h5::has_attribute(m.file, "format") || h5::read_string_attribute(m.file, "format") != kFormat)
+    throw Error(path, "not a c2s sentence store (make one with `c2s convert`)");
+  int version = int(h5::read_number_attribute(m.file, "format_version"));
+  if (version > kFormatVersion)
+    throw Error(path, fmt::format("sentence store format {} is newer than this c2s understands ({})", version,
+                                  kFormatVersion));
+  h5::Handle genes = h5::open_group(m.file, "genes");
+  m.header.genes = h5::read_strings(h5::open_dataset(genes, "names"));
+  m.header.source_genes = h5::read_strings(h5::open_dataset(genes, "source_names"));
+  m.header.gene_n_cells = h5::read_vector<std::int64_t>(h5::open_dataset(genes, "n_cells"));
+  m.header.provenance = read_json_attribute(m.file, "provenance", path);
+  if (h5::has_attribute(m.file, "inverse_model"))
+    m.model = InverseModel::from_json(read_json_attribute(m.file, "inverse_model", path));
+  h5::Handle cells = h5::open_group(m.file, "cells");
+  m.offsets = h5::read_vector<std::int64_t>(h5::open_dataset(cells, "offsets"));
+  m.names = h5::read_strings(h5::open_dataset(cells, "names"));
+  m.genes_ds = h5::open_dataset(cells, "genes");
+  m.values_ds = h5::open_dataset(cells, "values");
+  m.obs = read_anndata_dataframe(m.file, "obs");
+  if (m.offsets.empty() || m.offsets.size() != m.names.size() + 1 || m.offsets[0] != 0 ||
+      m.obs.n_rows() != m.names.size() || m.header.gene_n_cells.size() != m.header.genes.size() ||
+      h5::shape(m.genes_ds).at(0) != m.offsets.back() || h5::shape(m.values_ds).at(0) != m.offsets.back())
+    throw Error(path, "inconsistent sentence store (truncated or corrupt)");
+  for (std::size_t i = 1; i < m.offsets.size(); ++i)
+    if (m.offsets[i] < m.offsets[i - 1]) throw Error(path, "inconsistent sentence store offsets");
+}
+
+SentenceStore::~SentenceStore() = default;
+SentenceStore::SentenceStore(SentenceStore&&) noexcept = default;
+
+const std::string& SentenceStore::path() const { return impl_->path; }
+std::int64_t SentenceStore::n_cells() const { return std::int64_t(impl_->names.size()); }
+std::int64_t SentenceStore::n_genes() const { return std::int64_t(impl_->header.genes.size()); }
+std::int64_t SentenceStore::n_entries() const { return impl_->offsets.back(); }
+const StoreHeader& SentenceStore::header() const { return impl_->header; }
+const std::vector<std::string>& SentenceStore::cell_names() const { return impl_->names; }
+const DataFrame& SentenceStore::obs() const { return impl_->obs; }
+const std::optional<InverseModel>& SentenceStore::inverse_model() const { return impl_->model; }
+
+void SentenceStore::read(std::int64_t begin, std::int64_t end, CellBlock& out) const {
+  auto& m = *impl_;
+  if (begin < 0 || end > n_cells() || begin > end)
+    throw Error(m.path, fmt::format("cells [{}, {}) out of range (store has {})", begin, end, n_cells()));
+  out.clear();
+  std::int64_t base = m.offsets[std::size_t(begin)], count = m.offsets[std::size_t(end)] - base;
+  for (std::int64_t i = begin; i < end; ++i) out.offsets.push_back(m.offsets[std::size_t(i + 1)] - base);
+  out.genes.resize(std::size_t(count));
+  out.values.resize(std::size_t(count));
+  h5::read_1d(m.genes_ds, H5T_NATIVE_UINT32, base, count, out.genes.data());
+  h5::read_1d(m.values_ds, H5T_NATIVE_FLOAT, base, count, out.values.data());
+  out.names.assign(m.names.begin() + begin, m.names.begin() + end);
+  const auto n_genes = std::uint32_t(m.header.genes.size());
+  for (auto g : out.genes)
+    if (g >= n_genes) throw Error(m.path, "gene index out of range (corrupt store)");
+}
+
+void SentenceStore::read_cells(const std::vector<std::int64_t>& cells, CellBlock& out) const {
+  out.clear();
+  CellBlock one;
+  for (auto c : cells) {
+    read(c, c + 1, one);
+    out.genes.insert(out.genes.end(), one.genes.begin(), one.genes.end());
+    out.values.insert(out.values.end(), one.values.begin(), one.values.end());
+    out.offsets.push_back(std::int64_t(out.genes.size()));
+    out.names.push_back(one.names[0]);
+  }
+}
+
+std::string SentenceStore::sentence(std::int64_t cell, std::int64_t top_k) const {
+  CellBlock b;
+  read(cell, cell + 1, b);
+  std::string s;
+  std::size_t n = b.genes.size();
+  if (top_k > 0) n = std::min<std::size_t>(n, std::size_t(top_k));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) s += ' ';
+    s += impl_->header.genes[b.genes[i]];
+  }
+  return s;
+}
+
+namespace {
+// Copies the store beside itself, lets `modify` change the open copy, and
+// renames the copy over the original.
+void update_store(const std::string& path, const std::function<void(hid_t file)>& modify) {
+  AtomicOutput output(path);
+  std::error_code ec;
+  std::filesystem::copy_file(path, output.temp_path(), ec);
+  if (ec) throw Error(path, "cannot copy the store: " + ec.message());
+  {
+    h5::silence_library_errors();
+    h5::Handle file(H5Fopen(output.temp_path().c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    if (!file.valid()) throw Error(path, "cannot open the store for update");
+    modify(file);
+  }
+  output.commit();
+}
+}  // namespace
+
+void set_store_obs_column(const std::string& path, const Column& column) {
+  DataFrame obs;
+  {
+    SentenceStore store(path);
+    obs = store.obs();
+    if (column.size() != obs.n_rows()) throw Error(path, "column '" + column.name + "' has the wrong length");
+  }
+  bool replaced = false;
+  for (auto& c : obs.columns)
+    if (c.name == column.name) {
+      c = column;
+      replaced = true;
+    }
+  if (!replaced) obs.columns.push_back(column);
+  update_store(path, [&](hid_t file) {
+    if (H5Ldelete(file, "obs", H5P_DEFAULT) < 0) throw Error(path, "cannot replace obs");
+    write_anndata_dataframe(file, "obs", obs);
+  });
+}
+
+void set_store_inverse_model(const std::string& path, const InverseModel& model) {
+  { SentenceStore check(path); }
+  update_store(path, [&](hid_t file) { write_json_attribute(file, "inverse_model", model.to_json()); });
+}
+
+RankPoints store_rank_points(const SentenceStore& store, const std::vector<std::int64_t>& cells) {
+  RankPoints points;
+  CellBlock block;
+  // Consecutive runs of cells are read as one block.
+  for (std::size_t i = 0; i < cells.size();) {
+    std::size_t j = i + 1;
+    while (j < cells.size() && cells[j] == cells[j - 1] + 1 && j - i < 4096) ++j;
+    store.read(cells[i], cells[j - 1] + 1, block);
+    for (std::size_t c = 0; c < block.size(); ++c) {
+      for (std::int64_t e = block.offsets[c]; e < block.offsets[c + 1]; ++e) {
+        points.ranks.push_back(std::uint32_t(e - block.offsets[c]));
+        points.values.push_back(block.values[std::size_t(e)]);
+      }
+      ++points.cells;
+    }
+    i = j;
+  }
+  return points;
+}
+
+}  // namespace c2s

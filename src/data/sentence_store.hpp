@@ -1,0 +1,97 @@
+// The sentence store: cells as ranked gene indices (not strings) with their
+// normalised values, the gene vocabulary with cell counts, cell names, obs
+// label columns, provenance and the fitted inverse model, in one HDF5 file
+// with random access by cell. Format: docs/formats/sentence-store.md.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/inverse_model.hpp"
+#include "io/data_frame.hpp"
+
+namespace c2s {
+
+// Consecutive cells of a store: cell i's genes are
+// genes[offsets[i] .. offsets[i+1]), most expressed first.
+struct CellBlock {
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::uint32_t> genes;
+  std::vector<float> values;
+  std::vector<std::string> names;
+
+  std::size_t size() const { return offsets.size() - 1; }
+  void clear() {
+    offsets.assign(1, 0);
+    genes.clear();
+    values.clear();
+    names.clear();
+  }
+};
+
+struct StoreHeader {
+  std::vector<std::string> genes;         // vocabulary, upper-cased, unique
+  std::vector<std::int64_t> gene_n_cells; // cells expressing each gene
+  std::vector<std::string> source_genes;  // the input's var names (made unique)
+  nlohmann::json provenance = nlohmann::json::object();
+};
+
+class SentenceStoreWriter {
+ public:
+  // Starts `path` (a temporary beside it until commit()).
+  SentenceStoreWriter(const std::string& path, StoreHeader header);
+  ~SentenceStoreWriter();
+  void append(const CellBlock& block);
+  std::int64_t cells_written() const;
+  void set_gene_n_cells(std::vector<std::int64_t> counts);
+  void set_obs(const DataFrame& obs);  // index must equal the cell names
+  void set_inverse_model(const InverseModel& model);
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class SentenceStore {
+ public:
+  explicit SentenceStore(const std::string& path);
+  ~SentenceStore();
+  SentenceStore(SentenceStore&&) noexcept;
+
+  const std::string& path() const;
+  std::int64_t n_cells() const;
+  std::int64_t n_genes() const;
+  std::int64_t n_entries() const;  // total genes over all cells
+  const StoreHeader& header() const;
+  const std::vector<std::string>& genes() const { return header().genes; }
+  const std::vector<std::string>& cell_names() const;
+  const DataFrame& obs() const;
+  const std::optional<InverseModel>& inverse_model() const;
+  const nlohmann::json& provenance() const { return header().provenance; }
+
+  // Cells [begin, end) (names included).
+  void read(std::int64_t begin, std::int64_t end, CellBlock& out) const;
+  // Any cells, in the given order.
+  void read_cells(const std::vector<std::int64_t>& cells, CellBlock& out) const;
+  // A cell's sentence: its genes joined by spaces (top_k > 0: first k only).
+  std::string sentence(std::int64_t cell, std::int64_t top_k = 0) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Rewrite a store with one obs column added or replaced, or with a new
+// inverse model (atomically: a modified copy is renamed over the original).
+void set_store_obs_column(const std::string& path, const Column& column);
+void set_store_inverse_model(const std::string& path, const InverseModel& model);
+
+// The fit points (rank, value) of the given cells of a store.
+RankPoints store_rank_points(const SentenceStore& store, const std::vector<std::int64_t>& cells);
+
+}  // namespace c2s

@@ -1,0 +1,104 @@
+#include "data/store_split.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+
+namespace c2s {
+
+namespace {
+
+void shuffle(std::vector<std::size_t>& v, Rng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+
+}  // namespace
+
+Column assign_splits(const SentenceStore& store, const SplitOptions& options) {
+  const auto& f = options.fractions;
+  if (f.size() != 3) throw UsageError("--fractions takes three numbers: train,validation,test");
+  double sum = 0;
+  for (double x : f) {
+    if (!(x >= 0) || !std::isfinite(x)) throw UsageError("--fractions must be non-negative numbers");
+    sum += x;
+  }
+  if (std::abs(sum - 1.0) > 1e-6) throw UsageError(fmt::format("--fractions must add up to 1 (they add up to {})", sum));
+
+  const std::size_t n = std::size_t(store.n_cells());
+  Column split{.name = "split", .kind = Column::Kind::Categorical};
+  split.categories = kSplitNames;
+  split.codes.assign(n, 0);
+  Rng rng(options.seed, 0x73706c6974);
+
+  if (options.by.empty()) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    shuffle(order, rng);
+    std::size_t n_train = std::size_t(std::llround(f[0] * double(n)));
+    std::size_t n_val = std::min(n - n_train, std::size_t(std::llround(f[1] * double(n))));
+    for (std::size_t i = 0; i < n; ++i) split.codes[order[i]] = i < n_train ? 0 : (i < n_train + n_val ? 1 : 2);
+    return split;
+  }
+
+  const Column* groups = store.obs().find(options.by);
+  if (!groups) throw UsageError(store.path(), "no obs column '" + options.by + "' to split by");
+  std::map<std::string, std::vector<std::size_t>> members;
+  for (std::size_t i = 0; i < n; ++i) members[groups->text(i)].push_back(i);
+  std::size_t wanted_splits = std::size_t(std::count_if(f.begin(), f.end(), [](double x) { return x > 0; }));
+  if (members.size() < wanted_splits)
+    throw UsageError(store.path(), fmt::format("obs column '{}' has {} groups; {} non-empty splits need at least as "
+                                               "many",
+                                               options.by, members.size(), wanted_splits));
+  std::vector<std::string> names;
+  for (auto& [name, cells] : members) names.push_back(name);
+  std::vector<std::size_t> order(names.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  shuffle(order, rng);
+  // Each group goes to the split furthest below its target number of cells;
+  // until every wanted split has a group, empty wanted splits come first.
+  std::vector<double> assigned(3, 0);
+  std::vector<std::size_t> group_count(3, 0);
+  for (std::size_t gi : order) {
+    const auto& cells = members[names[gi]];
+    int best = -1;
+    double best_deficit = -1e300;
+    bool need_empty = false;
+    for (int s = 0; s < 3; ++s) need_empty |= f[std::size_t(s)] > 0 && group_count[std::size_t(s)] == 0;
+    for (int s = 0; s < 3; ++s) {
+      if (f[std::size_t(s)] <= 0) continue;
+      if (need_empty && group_count[std::size_t(s)] > 0) continue;
+      double deficit = f[std::size_t(s)] * double(n) - assigned[std::size_t(s)];
+      if (deficit > best_deficit) best_deficit = deficit, best = s;
+    }
+    for (auto c : cells) split.codes[c] = best;
+    assigned[std::size_t(best)] += double(cells.size());
+    ++group_count[std::size_t(best)];
+  }
+  return split;
+}
+
+nlohmann::json describe_splits(const SentenceStore& store, const Column& split, const std::string& by) {
+  nlohmann::json out = nlohmann::json::object();
+  const Column* groups = by.empty() ? nullptr : store.obs().find(by);
+  for (std::size_t s = 0; s < kSplitNames.size(); ++s) {
+    std::int64_t cells = 0;
+    std::set<std::string> members;
+    for (std::size_t i = 0; i < split.codes.size(); ++i)
+      if (split.codes[i] == std::int32_t(s)) {
+        ++cells;
+        if (groups) members.insert(groups->text(i));
+      }
+    nlohmann::json entry = {{"cells", cells}};
+    if (groups) entry[by] = std::vector<std::string>(members.begin(), members.end());
+    out[kSplitNames[s]] = entry;
+  }
+  return out;
+}
+
+}  // namespace c2s

@@ -1,0 +1,136 @@
+// Line chart drawing: ranges over all series, gaps at missing values, legend.
+#include "plot/line_chart.hpp"
+
+#include <cairo.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "core/atomic_output.hpp"
+#include "core/error.hpp"
+#include "plot/canvas.hpp"
+
+namespace c2s::plot {
+
+namespace {
+
+double x_at(const LineSeries& s, std::size_t i) { return s.x.empty() ? double(i) : s.x[i]; }
+
+bool drawable_y(double y, bool log) { return std::isfinite(y) && (!log || y > 0); }
+
+Axis axis_for(const std::optional<std::pair<double, double>>& limits, double min, double max, double pad, bool log) {
+  if (limits) {
+    const double lo = std::min(limits->first, limits->second), hi = std::max(limits->first, limits->second);
+    if (hi > lo && (!log || lo > 0)) return Axis{lo, hi, log};
+    return Axis::around(lo, hi, 0, log);
+  }
+  return Axis::around(min, max, pad, log);
+}
+
+Rgb series_color(const LineChart& chart, std::size_t i) { return chart.series[i].color.value_or(category_color(i)); }
+
+void draw_series(Canvas& canvas, const LineSeries& s, Rgb color, const PlotArea& area, bool log) {
+  cairo_t* cr = canvas.cr();
+  const double scale = canvas.scale();
+  canvas.set_color(color);
+  canvas.set_line(1.8 * scale, s.dashed);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  bool drawing = false;
+  std::size_t run = 0;  // points in the current unbroken piece
+  double last_x = 0, last_y = 0;
+  std::vector<std::pair<double, double>> lonely;  // single points between gaps
+  for (std::size_t i = 0; i < s.y.size(); ++i) {
+    const double x = x_at(s, i), y = s.y[i];
+    if (!std::isfinite(x) || !drawable_y(y, log)) {
+      if (run == 1) lonely.emplace_back(last_x, last_y);
+      drawing = false, run = 0;
+      continue;
+    }
+    // Far outside a fixed range cairo's fixed-point coordinates would overflow.
+    const double px = std::clamp(area.x_pixel(x), -1e5, 1e5), py = std::clamp(area.y_pixel(y), -1e5, 1e5);
+    if (drawing) {
+      cairo_line_to(cr, px, py);
+      // Ink along long segments too, so that the legend avoids them.
+      const double steps = std::floor(std::hypot(px - last_x, py - last_y) / 6);
+      for (double k = 1; k < steps; ++k)
+        canvas.mark_ink(last_x + (px - last_x) * k / steps, last_y + (py - last_y) * k / steps);
+    } else {
+      cairo_move_to(cr, px, py);
+    }
+    canvas.mark_ink(px, py);
+    drawing = true, ++run, last_x = px, last_y = py;
+  }
+  if (run == 1) lonely.emplace_back(last_x, last_y);
+  cairo_stroke(cr);
+  canvas.set_line(scale);
+  const double radius = (s.markers ? 3.2 : 2.4) * scale;
+  auto dot = [&](double px, double py) {
+    cairo_arc(cr, px, py, radius, 0, 2 * std::numbers::pi);
+    cairo_fill(cr);
+  };
+  // A point with no neighbour makes no line; show it as a dot.
+  for (const auto& [px, py] : lonely) dot(px, py);
+  if (s.markers)
+    for (std::size_t i = 0; i < s.y.size(); ++i)
+      if (std::isfinite(x_at(s, i)) && drawable_y(s.y[i], log)) dot(area.x_pixel(x_at(s, i)), area.y_pixel(s.y[i]));
+}
+
+}  // namespace
+
+PlotArea write_png(const LineChart& chart, const std::string& path) {
+  AtomicOutput out(path);
+  const double inf = std::numeric_limits<double>::infinity();
+  double x_min = inf, x_max = -inf, y_min = inf, y_max = -inf;
+  for (const LineSeries& s : chart.series) {
+    if (!s.x.empty() && s.x.size() != s.y.size())
+      throw Error(path, fmt::format("line chart series '{}' has {} x values but {} y values", s.name, s.x.size(),
+                                    s.y.size()));
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      const double x = x_at(s, i), y = s.y[i];
+      if (!std::isfinite(x) || !drawable_y(y, chart.log_y)) continue;
+      x_min = std::min(x_min, x), x_max = std::max(x_max, x);
+      y_min = std::min(y_min, y), y_max = std::max(y_max, y);
+    }
+  }
+  const bool empty = !(x_min <= x_max);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (empty) x_min = x_max = y_min = y_max = nan;
+  const Axis x_axis = axis_for(chart.x_limits, x_min, x_max, 0, false);
+  const Axis y_axis = axis_for(chart.y_limits, y_min, y_max, 0.05, chart.log_y);
+
+  std::vector<LegendEntry> legend;
+  for (std::size_t i = 0; i < chart.series.size(); ++i)
+    if (!chart.series[i].name.empty())
+      legend.push_back({chart.series[i].name, series_color(chart, i),
+                        chart.series[i].dashed ? LegendEntry::Swatch::DashedLine : LegendEntry::Swatch::Line});
+
+  Canvas canvas(chart.width, chart.height, path);
+  const bool legend_outside = canvas.legend_goes_outside(legend);
+  const double legend_gap = 12 * canvas.scale();
+  const XYLayout layout =
+      canvas.layout_xy(chart, x_axis, y_axis, legend_outside ? legend_gap + canvas.legend_width(legend) : 0);
+  const PlotArea& area = layout.area;
+
+  canvas.draw_grid(layout);
+  cairo_t* cr = canvas.cr();
+  cairo_save(cr);
+  cairo_rectangle(cr, area.rect.x, area.rect.y, area.rect.w, area.rect.h);
+  cairo_clip(cr);
+  if (empty) canvas.draw_no_data(area.rect);
+  for (std::size_t i = 0; i < chart.series.size(); ++i)
+    draw_series(canvas, chart.series[i], series_color(chart, i), area, chart.log_y);
+  cairo_restore(cr);
+
+  canvas.draw_axes(layout, chart);
+  if (legend_outside)
+    canvas.draw_legend(legend, area.rect.right() + legend_gap, area.rect.y);
+  else
+    canvas.draw_legend_inside(legend, area.rect);
+  canvas.save_png(out);
+  return area;
+}
+
+}  // namespace c2s::plot
