@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -97,10 +98,13 @@ class Draw {
   std::int64_t negative_binomial(double lambda, double a) {
     if (lambda <= 0) return 0;
     if (lambda < 8) {
+      const double u = uniform();
+      // P(0) >= exp(-lambda) (Jensen) >= 1 - lambda + lambda^2/2 - lambda^3/6,
+      // so most draws of small means end here, without exp or log1p.
+      if (u < 1 - lambda * (1 - lambda * (0.5 - lambda / 6))) return 0;
       const double q = lambda / (lambda + a);
       double p = std::exp(-a * std::log1p(lambda / a));
       double cdf = p;
-      const double u = uniform();
       std::int64_t k = 0;
       while (u >= cdf) {
         p *= (double(k) + a) / double(k + 1) * q;
@@ -448,6 +452,8 @@ Simulator::Model::Model(const SimulatorOptions& o) : options(o) {
   donor_factor.resize(std::size_t(o.n_donors) * std::size_t(n_genes));
   for (auto& f : donor_factor) f = float(std::exp(kDonorSigma * donor_draw.normal()));
   for (int d = 0; d < o.n_donors; ++d) donor_library.push_back(std::exp(kDonorSigma * donor_draw.normal()));
+  const double donor_mean = std::accumulate(donor_library.begin(), donor_library.end(), 0.0) / o.n_donors;
+  for (auto& l : donor_library) l /= donor_mean;
   barcode_key = std::uint32_t(donors_rng.next());
 
   // Stimulation: interferon genes up about 15-fold, 2% of the others shifted.
@@ -589,28 +595,46 @@ void Simulator::Model::generate_cell(std::int64_t cell, std::vector<std::uint32_
   const double mt = std::exp(kMitochondrialSigma * draw.normal() - 0.5 * kMitochondrialSigma * kMitochondrialSigma);
   const double scale = library * inverse_total[(type * donor_names.size() + donor) * 2 + condition];
 
+  genes.clear();
+  values.clear();
+  double total = 0;
   const float* donor_f = donor_factor.data() + donor * std::size_t(n_genes);
   for (std::size_t h = 0; h < t.head_gene.size(); ++h) {
     const auto g = std::size_t(t.head_gene[h]);
     double lambda = scale * double(t.head_share[h]) * donor_f[g];
     if (condition) lambda *= stim_factor[g];
     if (t.head_mitochondrial[h]) lambda *= mt;
-    counts[g] += std::uint32_t(draw.negative_binomial(lambda, t.head_shape[h]));
-  }
-  if (!t.tail.empty()) {
-    const std::int64_t hits = draw.poisson(scale * t.tail_share);
-    for (std::int64_t i = 0; i < hits; ++i) ++counts[std::size_t(t.tail.sample(draw))];
-  }
-
-  genes.clear();
-  values.clear();
-  double total = 0;
-  for (std::int64_t g = 0; g < n_genes; ++g) {
-    if (std::uint32_t c = counts[std::size_t(g)]) {
+    if (const auto c = draw.negative_binomial(lambda, t.head_shape[h])) {
       genes.push_back(std::int32_t(g));
       values.push_back(float(c));
-      total += c;
-      counts[std::size_t(g)] = 0;
+      total += double(c);
+    }
+  }
+  if (!t.tail.empty()) {
+    // Head genes came out ascending; tail genes, disjoint from them, are
+    // counted apart and merged in from the back.
+    thread_local std::vector<std::int32_t> tail;
+    tail.clear();
+    const std::int64_t hits = draw.poisson(scale * t.tail_share);
+    for (std::int64_t i = 0; i < hits; ++i) {
+      const auto g = t.tail.sample(draw);
+      if (counts[std::size_t(g)]++ == 0) tail.push_back(g);
+    }
+    total += double(hits);
+    std::sort(tail.begin(), tail.end());
+    std::ptrdiff_t i = std::ptrdiff_t(genes.size()) - 1, j = std::ptrdiff_t(tail.size()) - 1;
+    genes.resize(genes.size() + tail.size());
+    values.resize(genes.size());
+    for (std::ptrdiff_t w = std::ptrdiff_t(genes.size()) - 1; j >= 0; --w) {
+      if (i >= 0 && genes[std::size_t(i)] > tail[std::size_t(j)]) {
+        genes[std::size_t(w)] = genes[std::size_t(i)];
+        values[std::size_t(w)] = values[std::size_t(i--)];
+      } else {
+        auto& c = counts[std::size_t(tail[std::size_t(j)])];
+        genes[std::size_t(w)] = tail[std::size_t(j--)];
+        values[std::size_t(w)] = float(c);
+        c = 0;
+      }
     }
   }
   out.cell_type = std::int32_t(type);
@@ -651,7 +675,7 @@ void Simulator::generate(std::int64_t begin, std::int64_t end, SparseRows& rows,
   std::vector<std::vector<std::int32_t>> genes(n);
   std::vector<std::vector<float>> values(n);
   ThreadPool::global().parallel_for(n, [&](std::size_t i) {
-    // Zeroed again after each cell, so it stays valid from cell to cell.
+    // Tail counts by gene, zeroed again after each cell.
     thread_local std::vector<std::uint32_t> counts;
     if (counts.size() != std::size_t(m.n_genes)) counts.assign(std::size_t(m.n_genes), 0);
     m.generate_cell(begin + std::int64_t(i), counts, genes[i], values[i], cells[i]);
@@ -676,15 +700,21 @@ void simulate_h5ad(const SimulatorOptions& options, const std::string& out_path)
   std::vector<SimulatedCell> all;
   all.reserve(std::size_t(n));
   Progress progress("simulate", std::uint64_t(n));
-  SparseRows rows;
+  // Writing (gzip in HDF5, one thread) overlaps generating the next block on
+  // the pool; the future is declared after the writer, so it is waited for
+  // before the writer goes away, also when generation throws.
+  SparseRows rows[2];
   std::vector<SimulatedCell> cells;
-  for (std::int64_t begin = 0; begin < n; begin += block) {
+  std::future<void> writing;
+  for (std::int64_t begin = 0, b = 0; begin < n; begin += block, b ^= 1) {
     const std::int64_t end = std::min(n, begin + block);
-    simulator.generate(begin, end, rows, cells);
-    writer.append_rows(rows);
+    simulator.generate(begin, end, rows[b], cells);
     all.insert(all.end(), cells.begin(), cells.end());
+    if (writing.valid()) writing.get();
+    writing = std::async(std::launch::async, [&writer, &block_rows = rows[b]] { writer.append_rows(block_rows); });
     progress.advance(std::uint64_t(end - begin));
   }
+  if (writing.valid()) writing.get();
 
   DataFrame obs;
   obs.index.reserve(std::size_t(n));

@@ -30,6 +30,7 @@ DataFrame merge_obs(const std::vector<SentenceStore>& stores, const std::string&
       numeric[c.name] = numeric[c.name] && c.kind == Column::Kind::Numeric;
     }
   DataFrame out;
+  for (const auto& s : stores) out.index.insert(out.index.end(), s.cell_names().begin(), s.cell_names().end());
   for (const auto& name : order) {
     Column merged{.name = name, .kind = numeric[name] ? Column::Kind::Numeric : Column::Kind::String};
     std::vector<std::uint8_t> missing;

@@ -57,29 +57,39 @@ Column assign_splits(const SentenceStore& store, const SplitOptions& options) {
                                                options.by, members.size(), wanted_splits));
   std::vector<std::string> names;
   for (auto& [name, cells] : members) names.push_back(name);
-  std::vector<std::size_t> order(names.size());
-  std::iota(order.begin(), order.end(), std::size_t(0));
-  shuffle(order, rng);
-  // Each group goes to the split furthest below its target number of cells;
-  // until every wanted split has a group, empty wanted splits come first.
-  std::vector<double> assigned(3, 0);
-  std::vector<std::size_t> group_count(3, 0);
-  for (std::size_t gi : order) {
-    const auto& cells = members[names[gi]];
-    int best = -1;
-    double best_deficit = -1e300;
-    bool need_empty = false;
-    for (int s = 0; s < 3; ++s) need_empty |= f[std::size_t(s)] > 0 && group_count[std::size_t(s)] == 0;
-    for (int s = 0; s < 3; ++s) {
-      if (f[std::size_t(s)] <= 0) continue;
-      if (need_empty && group_count[std::size_t(s)] > 0) continue;
-      double deficit = f[std::size_t(s)] * double(n) - assigned[std::size_t(s)];
-      if (deficit > best_deficit) best_deficit = deficit, best = s;
+  // Greedy assignment of groups in a random order, each to the split furthest
+  // below its target (empty wanted splits first); the best of many seeded
+  // orders (squared distance to the target fractions) is kept.
+  std::vector<int> best_assignment;
+  double best_cost = 1e300;
+  for (int trial = 0; trial < 256; ++trial) {
+    std::vector<std::size_t> order(names.size());
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    shuffle(order, rng);
+    std::vector<double> assigned(3, 0);
+    std::vector<std::size_t> group_count(3, 0);
+    std::vector<int> assignment(names.size(), 0);
+    for (std::size_t gi : order) {
+      const double size = double(members[names[gi]].size());
+      bool need_empty = false;
+      for (int s = 0; s < 3; ++s) need_empty |= f[std::size_t(s)] > 0 && group_count[std::size_t(s)] == 0;
+      int best = -1;
+      double best_deficit = -1e300;
+      for (int s = 0; s < 3; ++s) {
+        if (f[std::size_t(s)] <= 0 || (need_empty && group_count[std::size_t(s)] > 0)) continue;
+        double deficit = f[std::size_t(s)] * double(n) - assigned[std::size_t(s)];
+        if (deficit > best_deficit) best_deficit = deficit, best = s;
+      }
+      assignment[gi] = best;
+      assigned[std::size_t(best)] += size;
+      ++group_count[std::size_t(best)];
     }
-    for (auto c : cells) split.codes[c] = best;
-    assigned[std::size_t(best)] += double(cells.size());
-    ++group_count[std::size_t(best)];
+    double cost = 0;
+    for (int s = 0; s < 3; ++s) cost += std::pow(assigned[std::size_t(s)] / double(n) - f[std::size_t(s)], 2);
+    if (cost < best_cost) best_cost = cost, best_assignment = assignment;
   }
+  for (std::size_t gi = 0; gi < names.size(); ++gi)
+    for (auto c : members[names[gi]]) split.codes[c] = best_assignment[gi];
   return split;
 }
 

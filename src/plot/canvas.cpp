@@ -106,19 +106,28 @@ void Canvas::text(std::string_view text, double x, double y, double size, HAlign
   cairo_restore(cr_);
 }
 
-std::string Canvas::fit_text(const std::string& text, double size, double max_width) const {
+std::string Canvas::fit_text(const std::string& text, double size, double max_width, Cut cut) const {
   if (text_width(text, size) <= max_width) return text;
-  // Cut only between UTF-8 characters; keep the longest prefix that fits.
-  std::vector<std::size_t> cuts;
-  for (std::size_t i = 1; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) cuts.push_back(i);
-  std::size_t lo = 0, hi = cuts.size();
+  // Cut only between UTF-8 characters: starts[i] is where character i begins.
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
+  const std::size_t characters = starts.size();
+  if (characters == 0) return text;
+  auto shortened = [&](std::size_t keep) {
+    const std::size_t front = cut == Cut::End ? keep : (keep + 1) / 2, back = keep - front;
+    std::string out = text.substr(0, front < characters ? starts[front] : text.size()) + "\u2026";
+    if (back > 0) out += text.substr(starts[characters - back]);
+    return out;
+  };
+  // The most characters that still fit.
+  std::size_t lo = 0, hi = characters - 1;
   while (lo < hi) {
-    std::size_t mid = (lo + hi + 1) / 2;
-    if (text_width(text.substr(0, cuts[mid - 1]) + "\u2026", size) <= max_width) lo = mid;
+    const std::size_t mid = (lo + hi + 1) / 2;
+    if (text_width(shortened(mid), size) <= max_width) lo = mid;
     else hi = mid - 1;
   }
-  return lo == 0 ? std::string("\u2026") : text.substr(0, cuts[lo - 1]) + "\u2026";
+  return shortened(lo);
 }
 
 double Canvas::top_margin(const std::string& title) const {
@@ -179,8 +188,8 @@ XYLayout Canvas::layout_xy(const ChartFrame& frame, const Axis& x, const Axis& y
     const double left_overhang = text_width(first.label, tick_size()) / 2 - x.fraction(first.value) * plot.w;
     const double right_overhang = text_width(last.label, tick_size()) / 2 - (1 - x.fraction(last.value)) * plot.w;
     // Tick labels hang below the plot area, so they may reach under a colour bar or legend.
-    const double need_left = pad() / 2 + left_overhang;
-    const double need_right = std::max(pad() + right_reserve, pad() / 2 + right_overhang);
+    const double need_left = 0.75 * pad() + left_overhang;
+    const double need_right = std::max(pad() + right_reserve, 0.75 * pad() + right_overhang);
     if (need_left <= left && need_right <= right) break;
     left = std::max(left, need_left);
     right = std::max(right, need_right);
@@ -282,7 +291,7 @@ constexpr double kSwatchWidth = 26, kSwatchGap = 7, kLegendPad = 8, kRowHeight =
 double Canvas::legend_width(const std::vector<LegendEntry>& entries) const {
   double labels = 0;
   for (const LegendEntry& e : entries)
-    labels = std::max(labels, text_width(fit_text(e.label, tick_size(), width_ * 0.4), tick_size()));
+    labels = std::max(labels, text_width(fit_text(e.label, tick_size(), width_ * 0.4, Cut::Middle), tick_size()));
   return (2 * kLegendPad + kSwatchWidth + kSwatchGap) * scale_ + labels;
 }
 
@@ -333,7 +342,7 @@ void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, doub
         cairo_fill(cr_);
         break;
     }
-    text(fit_text(e.label, tick_size(), width_ * 0.4), sx + (kSwatchWidth + kSwatchGap) * s, cy, tick_size(),
+    text(fit_text(e.label, tick_size(), width_ * 0.4, Cut::Middle), sx + (kSwatchWidth + kSwatchGap) * s, cy, tick_size(),
          HAlign::Left, VAlign::Middle);
   }
 }

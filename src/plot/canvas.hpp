@@ -69,8 +69,11 @@ class Canvas {
   // `angle` in radians, clockwise; -pi/2 reads bottom to top.
   void text(std::string_view text, double x, double y, double size, HAlign h, VAlign v, double angle = 0,
             Rgb color = kInk, bool bold = false);
-  // `text` cut short with an ellipsis where it is wider than `max_width`.
-  std::string fit_text(const std::string& text, double size, double max_width) const;
+  // `text` shortened with an ellipsis where it is wider than `max_width`;
+  // names lose their middle, as they often differ only at the end
+  // ("cluster 12", "CD4+ T cell, naive").
+  enum class Cut { End, Middle };
+  std::string fit_text(const std::string& text, double size, double max_width, Cut cut = Cut::End) const;
 
   // Space above the plot area: the title's, or a little padding without one.
   double top_margin(const std::string& title) const;

@@ -84,30 +84,48 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
     return {area, Axis{0, 1}, Axis{1, 0}};
   }
 
-  std::vector<std::string> row_labels, column_labels;
-  double row_width = 0, column_width = 0;
-  for (const std::string& label : h.row_labels) {
-    row_labels.push_back(canvas.fit_text(label, tick, 0.3 * W));
-    row_width = std::max(row_width, canvas.text_width(row_labels.back(), tick));
-  }
-  for (const std::string& label : h.column_labels) {
-    column_labels.push_back(canvas.fit_text(label, tick, 0.3 * H));
-    column_width = std::max(column_width, canvas.text_width(column_labels.back(), tick));
-  }
-
   const ColorBar bar{color_axis(h), h.colormap, h.colorbar_label};
-  const double left = pad + (h.y_label.empty() ? 0 : canvas.label_size() * 1.1 + 8 * s) +
-                      (row_labels.empty() ? 0 : row_width + gap);
   const double bar_width = canvas.color_bar_width(bar, H - top - pad);
-  const double avail_w = std::max(10.0, W - left - pad - bar_width);
-  // Column labels lie flat when they fit their column, otherwise slanted.
-  const bool slanted = !column_labels.empty() && column_width + gap > avail_w / h.columns;
-  const double column_band = column_labels.empty() ? 0
-                             : slanted             ? (column_width + tick) * std::numbers::sqrt2 / 2 + gap
-                                                   : tick + gap;
-  const double avail_h = std::max(10.0, H - top - pad - label_band - column_band);
-  double cell_w = avail_w / h.columns, cell_h = avail_h / h.rows;
-  if (h.square_cells) cell_w = cell_h = std::min(cell_w, cell_h);
+  const double y_label_band = h.y_label.empty() ? 0 : canvas.label_size() * 1.1 + 8 * s;
+  const double smallest_font = std::min(tick, 7 * s);
+
+  // Label sizes follow the cell sizes, which follow the room the labels
+  // leave: a second round fits the margins to the first round's fonts.
+  std::vector<std::string> row_labels, column_labels;
+  double row_font = tick, column_font = tick, column_band = 0, left = 0, avail_w = 0, cell_w = 0, cell_h = 0;
+  bool slanted = false;
+  for (int round = 0; round < 2; ++round) {
+    row_labels.clear(), column_labels.clear();
+    double row_width = 0, column_width = 0;
+    for (const std::string& label : h.row_labels) {
+      row_labels.push_back(canvas.fit_text(label, row_font, 0.3 * W, Canvas::Cut::Middle));
+      row_width = std::max(row_width, canvas.text_width(row_labels.back(), row_font));
+    }
+    for (const std::string& label : h.column_labels) {
+      column_labels.push_back(canvas.fit_text(label, column_font, 0.3 * H, Canvas::Cut::Middle));
+      column_width = std::max(column_width, canvas.text_width(column_labels.back(), column_font));
+    }
+    left = pad + y_label_band + (row_labels.empty() ? 0 : row_width + gap);
+    avail_w = std::max(10.0, W - left - pad - bar_width);
+    cell_w = avail_w / h.columns;
+    // Column labels lie flat when they fit their column, otherwise slanted.
+    if (round == 0) slanted = !column_labels.empty() && column_width + gap > cell_w;
+    if (slanted) {  // the first column's label reaches left, under the row labels
+      left = std::max(left, pad + (column_width + column_font) * std::numbers::sqrt2 / 2 - cell_w / 2);
+      avail_w = std::max(10.0, W - left - pad - bar_width);
+      cell_w = avail_w / h.columns;
+    }
+    column_band = column_labels.empty() ? 0
+                  : slanted             ? (column_width + column_font) * std::numbers::sqrt2 / 2 + gap
+                                        : column_font + gap;
+    const double avail_h = std::max(10.0, H - top - pad - label_band - column_band);
+    cell_h = avail_h / h.rows;
+    if (h.square_cells) cell_w = cell_h = std::min(cell_w, cell_h);
+    if (round == 0) {
+      row_font = std::clamp(cell_h * 0.8, smallest_font, tick);
+      if (slanted) column_font = std::clamp(cell_w * 0.8, smallest_font, tick);
+    }
+  }
   // Centre the grid with its labels and colour bar when square cells leave room.
   const double x0 = std::round(left + (avail_w - cell_w * h.columns) / 2), y0 = std::round(top);
   auto edge_x = [&](std::size_t c) { return std::round(x0 + c * cell_w); };
@@ -123,10 +141,16 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
       cairo_fill(cr);
     }
 
+  // A frame keeps cells as pale as the background (Blues at 0) inside the grid.
+  canvas.set_color(kInk);
+  canvas.set_line(std::max(1.0, s));
+  cairo_rectangle(cr, grid.x + 0.5, grid.y + 0.5, grid.w - 1, grid.h - 1);
+  cairo_stroke(cr);
+
   if (h.annotate) {
     std::vector<std::string> texts(h.values.size());
     double widest = 0;
-    double size = std::min(tick, cell_h * 0.45);
+    double size = std::min(canvas.label_size(), cell_h * 0.42);
     for (std::size_t i = 0; i < texts.size(); ++i) {
       if (!std::isfinite(h.values[i])) continue;
       texts[i] = fmt::format(fmt::runtime(format), h.values[i]);
@@ -147,21 +171,19 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
   }
 
   if (!row_labels.empty()) {
-    const double size = std::clamp(cell_h * 0.8, std::min(tick, 7 * s), tick);
-    const std::size_t step = label_step(size, cell_h);
+    const std::size_t step = label_step(row_font, cell_h);
     for (std::size_t r = 0; r < h.rows; r += step)
-      canvas.text(row_labels[r], grid.x - gap, y0 + (r + 0.5) * cell_h, size, HAlign::Right, VAlign::Middle);
+      canvas.text(row_labels[r], grid.x - gap, y0 + (r + 0.5) * cell_h, row_font, HAlign::Right, VAlign::Middle);
   }
   if (!column_labels.empty()) {
-    const double size = slanted ? std::clamp(cell_w * 0.8, std::min(tick, 7 * s), tick) : tick;
-    const std::size_t step = slanted ? label_step(size * std::numbers::sqrt2, cell_w) : 1;
+    const std::size_t step = slanted ? label_step(column_font * std::numbers::sqrt2, cell_w) : 1;
     for (std::size_t c = 0; c < h.columns; c += step) {
       const double cx = x0 + (c + 0.5) * cell_w;
       if (slanted)
-        canvas.text(column_labels[c], cx, grid.bottom() + gap + size * 0.4, size, HAlign::Right, VAlign::Middle,
-                    -std::numbers::pi / 4);
+        canvas.text(column_labels[c], cx, grid.bottom() + gap + column_font * 0.4, column_font, HAlign::Right,
+                    VAlign::Middle, -std::numbers::pi / 4);
       else
-        canvas.text(column_labels[c], cx, grid.bottom() + gap, size, HAlign::Center, VAlign::Top);
+        canvas.text(column_labels[c], cx, grid.bottom() + gap, column_font, HAlign::Center, VAlign::Top);
     }
   }
   if (!h.x_label.empty())

@@ -32,26 +32,28 @@ Axis axis_for(const std::optional<std::pair<double, double>>& limits, double min
 
 Rgb series_color(const LineChart& chart, std::size_t i) { return chart.series[i].color.value_or(category_color(i)); }
 
-void draw_series(Canvas& canvas, const LineSeries& s, Rgb color, const PlotArea& area, bool log) {
+// Strokes the series (the caller clips to the plot area) and returns where
+// its dots go: every point with markers, otherwise points standing alone
+// between gaps, which make no line.
+std::vector<std::pair<double, double>> draw_series(Canvas& canvas, const LineSeries& s, Rgb color,
+                                                   const PlotArea& area, bool log) {
   cairo_t* cr = canvas.cr();
-  const double scale = canvas.scale();
   canvas.set_color(color);
-  canvas.set_line(1.8 * scale, s.dashed);
+  canvas.set_line(1.8 * canvas.scale(), s.dashed);
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-  bool drawing = false;
+  std::vector<std::pair<double, double>> dots;
   std::size_t run = 0;  // points in the current unbroken piece
   double last_x = 0, last_y = 0;
-  std::vector<std::pair<double, double>> lonely;  // single points between gaps
   for (std::size_t i = 0; i < s.y.size(); ++i) {
     const double x = x_at(s, i), y = s.y[i];
     if (!std::isfinite(x) || !drawable_y(y, log)) {
-      if (run == 1) lonely.emplace_back(last_x, last_y);
-      drawing = false, run = 0;
+      if (run == 1 && !s.markers) dots.emplace_back(last_x, last_y);
+      run = 0;
       continue;
     }
     // Far outside a fixed range cairo's fixed-point coordinates would overflow.
     const double px = std::clamp(area.x_pixel(x), -1e5, 1e5), py = std::clamp(area.y_pixel(y), -1e5, 1e5);
-    if (drawing) {
+    if (run > 0) {
       cairo_line_to(cr, px, py);
       // Ink along long segments too, so that the legend avoids them.
       const double steps = std::floor(std::hypot(px - last_x, py - last_y) / 6);
@@ -61,21 +63,25 @@ void draw_series(Canvas& canvas, const LineSeries& s, Rgb color, const PlotArea&
       cairo_move_to(cr, px, py);
     }
     canvas.mark_ink(px, py);
-    drawing = true, ++run, last_x = px, last_y = py;
+    if (s.markers) dots.emplace_back(px, py);
+    ++run, last_x = px, last_y = py;
   }
-  if (run == 1) lonely.emplace_back(last_x, last_y);
+  if (run == 1 && !s.markers) dots.emplace_back(last_x, last_y);
   cairo_stroke(cr);
-  canvas.set_line(scale);
-  const double radius = (s.markers ? 3.2 : 2.4) * scale;
-  auto dot = [&](double px, double py) {
+  canvas.set_line(canvas.scale());
+  return dots;
+}
+
+// Dots are drawn unclipped, so that those on the plot area's edge stay whole.
+void draw_dots(Canvas& canvas, const std::vector<std::pair<double, double>>& dots, Rgb color, const Rect& area,
+               double radius) {
+  cairo_t* cr = canvas.cr();
+  canvas.set_color(color);
+  for (const auto& [px, py] : dots) {
+    if (px < area.x - 0.5 || px > area.right() + 0.5 || py < area.y - 0.5 || py > area.bottom() + 0.5) continue;
     cairo_arc(cr, px, py, radius, 0, 2 * std::numbers::pi);
     cairo_fill(cr);
-  };
-  // A point with no neighbour makes no line; show it as a dot.
-  for (const auto& [px, py] : lonely) dot(px, py);
-  if (s.markers)
-    for (std::size_t i = 0; i < s.y.size(); ++i)
-      if (std::isfinite(x_at(s, i)) && drawable_y(s.y[i], log)) dot(area.x_pixel(x_at(s, i)), area.y_pixel(s.y[i]));
+  }
 }
 
 }  // namespace
@@ -120,11 +126,15 @@ PlotArea write_png(const LineChart& chart, const std::string& path) {
   cairo_rectangle(cr, area.rect.x, area.rect.y, area.rect.w, area.rect.h);
   cairo_clip(cr);
   if (empty) canvas.draw_no_data(area.rect);
+  std::vector<std::vector<std::pair<double, double>>> dots;
   for (std::size_t i = 0; i < chart.series.size(); ++i)
-    draw_series(canvas, chart.series[i], series_color(chart, i), area, chart.log_y);
+    dots.push_back(draw_series(canvas, chart.series[i], series_color(chart, i), area, chart.log_y));
   cairo_restore(cr);
 
   canvas.draw_axes(layout, chart);
+  for (std::size_t i = 0; i < chart.series.size(); ++i)
+    draw_dots(canvas, dots[i], series_color(chart, i), area.rect,
+              (chart.series[i].markers ? 3.2 : 2.4) * canvas.scale());
   if (legend_outside)
     canvas.draw_legend(legend, area.rect.right() + legend_gap, area.rect.y);
   else

@@ -12,6 +12,10 @@
 namespace c2s::plot {
 
 struct LineSeries {
+  LineSeries() = default;
+  LineSeries(std::string name, ValueSpan y) : name(std::move(name)), y(y) {}
+  LineSeries(std::string name, ValueSpan x, ValueSpan y) : name(std::move(name)), x(x), y(y) {}
+
   std::string name;  // legend text; empty: no legend entry
   // Views of the caller's values, alive until write_png returns. With x
   // empty the points are at x = 0, 1, 2, ... A NaN or infinite value (or

@@ -1,0 +1,57 @@
+// Runs the built `c2s` binary as a user would and captures its exit code,
+// stdout and stderr, for end-to-end tests.
+#pragma once
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace c2s::testing_support {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// `args` is appended to the binary path as shell words (quote as needed).
+inline CliResult run_c2s(const std::string& args) {
+  static int counter = 0;
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("c2s_cli_runs_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto out = dir / ("out" + std::to_string(counter));
+  auto err = dir / ("err" + std::to_string(counter++));
+  std::string cmd = std::string(C2S_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// Runs a Python snippet with Debian's python3 (anndata, h5py, numpy).
+inline int run_python(const std::string& code) {
+  auto dir = std::filesystem::path(::testing::TempDir());
+  static int counter = 0;
+  auto script = dir / ("c2s_test_script_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".py");
+  std::ofstream(script) << code;
+  return std::system(("/usr/bin/python3 " + script.string()).c_str());
+}
+
+inline std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+}  // namespace c2s::testing_support
