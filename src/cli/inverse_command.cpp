@@ -24,10 +24,10 @@ void add_inverse_command(CommandSet& set) {
   fit->add_option("--plot-dir", args->plot_dir, "Write the fit plots (PNG) into this folder");
   fit->add_flag("--save", args->save, "Store the fitted model in the store (replacing the one from convert)");
   set.add(fit, [args, &g = set.global] {
-    RankPoints points;
+    RankRuns points;
     {
       SentenceStore store(args->store);
-      points = store_rank_points(store, choose_fit_cells(store.n_cells(), args->sample_cells, args->seed));
+      points = store_rank_runs(store, choose_fit_cells(store.n_cells(), args->sample_cells, args->seed));
     }
     InverseModel model = fit_inverse_model(points);
     nlohmann::json summary = {{"store", args->store}, {"inverse_model", model.to_json()}, {"saved", args->save}};

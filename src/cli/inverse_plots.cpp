@@ -1,32 +1,36 @@
 // Draws the inverse model's two figures from the points it was fitted on.
 #include "cli/inverse_plots.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-#include "data/reconstruction.hpp"
 #include "plot/scatter_plot.hpp"
 
 namespace c2s {
 
-nlohmann::json write_inverse_plots(const InverseModel& model, const RankPoints& points, const std::string& dir) {
+nlohmann::json write_inverse_plots(const InverseModel& model, const RankRuns& runs, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create the plot folder: " + ec.message());
-  std::vector<float> x(points.ranks.size()), predicted(points.ranks.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    x[i] = float(std::log10(1.0 + points.ranks[i]));
-    predicted[i] = reconstructed_value(model, points.ranks[i]);
-  }
+  // A density plot does not need every point of a million cells.
+  std::vector<float> x, y, predicted;
+  runs.sample_points(20'000'000, x, y);
+  predicted.resize(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    predicted[i] = float(std::max(0.0, model.intercept + model.slope * double(x[i])));
+  const std::string shown = x.size() < std::size_t(runs.points) ? fmt::format("{} of {} points", x.size(), runs.points)
+                                                                 : fmt::format("{} points", runs.points);
+
   const std::string fit_png = (std::filesystem::path(dir) / "inverse_fit.png").string();
   plot::ScatterPlot fit;
-  fit.title = fmt::format("Expression vs rank ({} cells, {} points)", points.cells, points.ranks.size());
+  fit.title = fmt::format("Expression vs rank ({} cells, {})", runs.cells, shown);
   fit.x_label = "log10(1 + rank)";
   fit.y_label = "normalised expression";
   fit.x = x;
-  fit.y = points.values;
+  fit.y = y;
   fit.lines.push_back(plot::OverlayLine::fit(
       model.intercept, model.slope,
       fmt::format("{:.3f} {} {:.3f} x   R\u00b2 = {:.3f}", model.intercept, model.slope < 0 ? "\u2212" : "+",
@@ -39,7 +43,7 @@ nlohmann::json write_inverse_plots(const InverseModel& model, const RankPoints& 
                           model.spearman);
   rec.x_label = "original expression";
   rec.y_label = "reconstructed from rank";
-  rec.x = points.values;
+  rec.x = y;
   rec.y = predicted;
   rec.lines.push_back(plot::OverlayLine::identity());
   plot::write_png(rec, rec_png);

@@ -11,6 +11,6 @@ namespace c2s {
 
 // Writes inverse_fit.png and reconstructed_vs_original.png into `dir`
 // (created if missing); returns their paths.
-nlohmann::json write_inverse_plots(const InverseModel& model, const RankPoints& points, const std::string& dir);
+nlohmann::json write_inverse_plots(const InverseModel& model, const RankRuns& runs, const std::string& dir);
 
 }  // namespace c2s

@@ -10,6 +10,7 @@
 #include "core/thread_pool.hpp"
 #include "data/gene_names.hpp"
 #include "data/rank_transform.hpp"
+#include "data/row_block_reader.hpp"
 #include "data/sentence_store.hpp"
 
 namespace c2s {
@@ -132,20 +133,23 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   const auto& cell_names = source.obs().index;
   auto& pool = ThreadPool::global();
   Progress progress("convert", std::uint64_t(source.n_rows()));
-  SparseRows rows;
-  const std::int64_t block_rows = options.preprocess.block_rows;
-  for (std::int64_t begin = 0; begin < source.n_rows(); begin += block_rows) {
-    std::int64_t end = std::min(source.n_rows(), begin + block_rows);
-    source.read_rows(begin, end, rows);
-    const std::int64_t n = rows.n_rows();
+  // Buffers live across blocks: no fresh allocation (and page faults) per block.
+  std::vector<CellBlock> parts;
+  std::vector<RankRuns> points;
+  CellBlock block;
+  RowBlockReader reader(source, options.preprocess.block_rows);
+  while (const SparseRows* next = reader.next()) {
+    const SparseRows& rows = *next;
+    const std::int64_t begin = rows.first_row, n = rows.n_rows();
     std::size_t n_tasks = std::size_t((n + kRowsPerTask - 1) / kRowsPerTask);
-    std::vector<CellBlock> parts(n_tasks);
-    std::vector<RankPoints> points(n_tasks);
+    parts.resize(std::max(parts.size(), n_tasks));
+    points.assign(n_tasks, RankRuns{});
     pool.parallel_for(n_tasks, [&](std::size_t t) {
       std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
       CellBlock& part = parts[t];
-      std::vector<std::uint32_t> genes;
-      std::vector<float> raw;
+      part.clear();
+      thread_local std::vector<std::uint32_t> genes;
+      thread_local std::vector<float> raw;
       for (std::int64_t r = r0; r < r1; ++r) {
         std::int64_t k = kept_index[std::size_t(begin + r)];
         if (k < 0) continue;
@@ -161,22 +165,22 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
         }
         // Normalisation is monotone within a cell: rank on the raw values.
         rank_cell(genes, raw, options.seed, std::uint64_t(begin + r));
-        const bool fit = in_fit[std::size_t(k)];
-        for (std::size_t i = 0; i < genes.size(); ++i) {
+        // Normalised values, computed once per run of equal raw values.
+        const std::size_t first = part.values.size();
+        for (std::size_t i = 0; i < genes.size();) {
+          std::size_t j = i + 1;
+          while (j < genes.size() && raw[j] == raw[i]) ++j;
           float value = float(plan.normalise(raw[i], std::size_t(k)));
-          part.genes.push_back(genes[i]);
-          part.values.push_back(value);
-          if (fit) {
-            points[t].ranks.push_back(std::uint32_t(i));
-            points[t].values.push_back(value);
-          }
+          part.values.insert(part.values.end(), j - i, value);
+          i = j;
         }
-        if (fit) ++points[t].cells;
+        part.genes.insert(part.genes.end(), genes.begin(), genes.end());
+        if (in_fit[std::size_t(k)]) points[t].add_cell(part.values.data() + first, genes.size());
         part.offsets.push_back(std::int64_t(part.genes.size()));
         part.names.push_back(cell_names[std::size_t(begin + r)]);
       }
     });
-    CellBlock block;
+    block.clear();
     for (std::size_t t = 0; t < n_tasks; ++t) {
       std::int64_t base = std::int64_t(block.genes.size());
       block.genes.insert(block.genes.end(), parts[t].genes.begin(), parts[t].genes.end());

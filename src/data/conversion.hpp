@@ -27,7 +27,7 @@ struct ConvertOptions {
 struct ConvertResult {
   nlohmann::json preprocessing;  // PreprocessPlan::summary()
   InverseModel model;
-  RankPoints fit_points;         // the points the model was fitted on
+  RankRuns fit_points;           // the points the model was fitted on
   std::int64_t cells = 0, genes = 0, entries = 0;
   nlohmann::json seconds;        // per stage
 };

@@ -24,18 +24,26 @@ struct InverseModel {
   static InverseModel from_json(const nlohmann::json& j);
 };
 
-// Points of the fit: the rank (0 = top gene) and the normalised expression of
-// every nonzero entry of the cells sampled.
-struct RankPoints {
-  std::vector<std::uint32_t> ranks;
+// The points of a fit (rank 0 = top gene, normalised expression), run-length
+// encoded: within a cell, consecutive ranks that share one value form a run.
+// Sentences are sorted by value and counts repeat, so a cell of 2000 genes
+// has a few dozen runs; the fit costs O(runs), not O(points).
+struct RankRuns {
   std::vector<float> values;
-  std::int64_t cells = 0;
-  void append(const RankPoints& other);
+  std::vector<std::uint32_t> first_rank, length;
+  std::int64_t cells = 0, points = 0;
+
+  // Adds one cell's values, sorted non-increasing (rank = position).
+  void add_cell(const float* sorted_values, std::size_t n);
+  void append(const RankRuns& other);
+  // (log10(1 + rank), value) of the points of the first cells, at most
+  // max_points of them, for plots.
+  void sample_points(std::size_t max_points, std::vector<float>& log_rank, std::vector<float>& value) const;
 };
 
-// Least squares and the three agreement figures (Spearman with average ranks
-// for ties, exactly; the sort takes O(n log n) over the points).
-InverseModel fit_inverse_model(const RankPoints& points);
+// Least squares on the points with log10(1 + rank) < 3 and the agreement
+// figures over all points (Spearman exact, with average ranks for ties).
+InverseModel fit_inverse_model(const RankRuns& runs);
 
 // Which of n cells to use for a fit: all when sample == 0 or sample >= n,
 // else a seeded sample of `sample` cells, in increasing order.

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/thread_pool.hpp"
+#include "data/row_block_reader.hpp"
 
 namespace c2s {
 
@@ -57,8 +58,8 @@ std::string cell_context(const MatrixSource& source, std::int64_t row) {
   return fmt::format("{}: cell {} ('{}')", source.description(), row, name);
 }
 
-// Splits [0, n) into tasks of fixed size so per-task partial sums are
-// combined in the same order whatever the thread count.
+// Rows per task: per-task partial sums are combined in task order, the same
+// whatever the thread count.
 constexpr std::int64_t kRowsPerTask = 256;
 
 }  // namespace
@@ -90,22 +91,37 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
   std::vector<std::int64_t> gene_cells(std::size_t(n_cols), 0);
   std::vector<std::uint8_t> keep_row(std::size_t(n_rows), 0);
   std::vector<RowScan> rows(static_cast<std::size_t>(n_rows));
+  // Entries of genes that may still fall below min_cells, so that dropping
+  // them can be subtracted from their cells' totals without a second pass.
+  // A gene becomes safe (no more records) once min_cells cells express it.
+  struct RareEntry {
+    std::int32_t gene;
+    std::int64_t row;
+    float value;
+  };
+  std::vector<RareEntry> rare;
+  std::vector<std::uint8_t> safe(std::size_t(n_cols), options.enabled ? 0 : 1);
   auto& pool = ThreadPool::global();
-  SparseRows block;
   Progress progress("scan", std::uint64_t(n_rows));
   bool integer_valued = true;
+  std::vector<std::vector<std::int32_t>> task_gene_cells;
+  std::vector<std::vector<RareEntry>> task_rare;
+  std::vector<std::uint8_t> task_integer;
 
-  for (std::int64_t begin = 0; begin < n_rows; begin += options.block_rows) {
-    std::int64_t end = std::min(n_rows, begin + options.block_rows);
-    source.read_rows(begin, end, block);
-    std::int64_t n = block.n_rows();
+  RowBlockReader reader(source, options.block_rows);
+  while (const SparseRows* next = reader.next()) {
+    const SparseRows& block = *next;
+    const std::int64_t begin = block.first_row, n = block.n_rows();
     std::size_t n_tasks = std::size_t((n + kRowsPerTask - 1) / kRowsPerTask);
-    std::vector<std::vector<std::int32_t>> task_gene_cells(n_tasks);
-    std::vector<std::uint8_t> task_integer(n_tasks, 1);
+    task_gene_cells.resize(n_tasks);
+    task_rare.resize(n_tasks);
+    task_integer.assign(n_tasks, 1);
     pool.parallel_for(n_tasks, [&](std::size_t t) {
       std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
       auto& local = task_gene_cells[t];
       local.assign(std::size_t(n_cols), 0);
+      task_rare[t].clear();
+      bool integer = true;
       for (std::int64_t r = r0; r < r1; ++r) {
         RowScan s;
         for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
@@ -122,7 +138,7 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
             ++s.positives;
             s.total += v;
             if (is_mito[std::size_t(block.indices[e])]) s.mito += v;
-            if (v != std::floor(v)) task_integer[t] = 0;
+            integer = integer && v == std::floor(v);
           }
         }
         rows[std::size_t(begin + r)] = s;
@@ -131,15 +147,25 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
             100.0 * s.mito / s.total > *options.max_pct_mito)
           keep = false;
         keep_row[std::size_t(begin + r)] = keep;
-        if (keep)
-          for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e)
-            if (block.values[std::size_t(e)] > 0) ++local[std::size_t(block.indices[e])];
+        if (!keep) continue;
+        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
+          float v = block.values[std::size_t(e)];
+          if (!(v > 0)) continue;
+          std::int32_t g = block.indices[e];
+          if (++local[std::size_t(g)] < options.min_cells && !safe[std::size_t(g)])
+            task_rare[t].push_back({g, begin + r, v});
+        }
       }
+      task_integer[t] = integer;
     });
     for (std::size_t t = 0; t < n_tasks; ++t) {
       integer_valued = integer_valued && task_integer[t];
       for (std::int64_t g = 0; g < n_cols; ++g) gene_cells[std::size_t(g)] += task_gene_cells[t][std::size_t(g)];
+      rare.insert(rare.end(), task_rare[t].begin(), task_rare[t].end());
     }
+    for (std::int64_t g = 0; g < n_cols; ++g)
+      if (gene_cells[std::size_t(g)] >= options.min_cells) safe[std::size_t(g)] = 1;
+    std::erase_if(rare, [&](const RareEntry& e) { return safe[std::size_t(e.gene)]; });
     progress.advance(std::uint64_t(n));
   }
   progress.finish();
@@ -169,6 +195,12 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
   if (plan.kept_genes.empty())
     throw Error(source.description(), fmt::format("no gene is expressed in at least {} cells (--min-cells)", options.min_cells));
 
+  // What the dropped genes contributed leaves their cells' totals.
+  for (const RareEntry& e : rare) {
+    RowScan& s = rows[std::size_t(e.row)];
+    s.total -= e.value;
+    --s.positives;
+  }
   const std::size_t n_kept = plan.kept_cells.size();
   plan.cell_totals.resize(n_kept);
   plan.cell_qc.resize(n_kept);
@@ -176,38 +208,19 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
   for (std::size_t k = 0; k < n_kept; ++k) {
     const RowScan& s = rows[std::size_t(plan.kept_cells[k])];
     plan.cell_totals[k] = s.total;
-    plan.cell_qc[k] = {s.positives, s.total, s.total > 0 ? 100.0 * s.mito / s.total : 0.0};
     nnz += s.positives;
   }
-
-  // Dropped genes change the totals and nonzero counts of the cells that
-  // expressed them: one more pass, only when some gene was dropped.
-  if (plan.genes_below_min_cells > 0) {
-    std::vector<std::int64_t> kept_index(std::size_t(n_rows), -1);
-    for (std::size_t k = 0; k < n_kept; ++k) kept_index[std::size_t(plan.kept_cells[k])] = std::int64_t(k);
-    Progress again("rescan", std::uint64_t(n_rows));
-    nnz = 0;
-    for (std::int64_t begin = 0; begin < n_rows; begin += options.block_rows) {
-      std::int64_t end = std::min(n_rows, begin + options.block_rows);
-      source.read_rows(begin, end, block);
-      for (std::int64_t r = 0; r < block.n_rows(); ++r) {
-        std::int64_t k = kept_index[std::size_t(begin + r)];
-        if (k < 0) continue;
-        double total = 0;
-        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
-          float v = block.values[std::size_t(e)];
-          if (v > 0 && plan.gene_position[std::size_t(block.indices[e])] >= 0) {
-            total += v;
-            ++nnz;
-          }
-        }
-        plan.cell_totals[std::size_t(k)] = total;
-      }
-      again.advance(std::uint64_t(block.n_rows()));
-    }
-    again.finish();
-  }
   plan.nnz_kept = nnz;
+  // QC figures describe the input cell, before gene filtering.
+  for (const RareEntry& e : rare) {
+    RowScan& s = rows[std::size_t(e.row)];
+    s.total += e.value;
+    ++s.positives;
+  }
+  for (std::size_t k = 0; k < n_kept; ++k) {
+    const RowScan& s = rows[std::size_t(plan.kept_cells[k])];
+    plan.cell_qc[k] = {s.positives, s.total, s.total > 0 ? 100.0 * s.mito / s.total : 0.0};
+  }
 
   if (options.enabled) {
     if (options.target_sum) {

@@ -53,7 +53,7 @@ struct PreprocessPlan {
   nlohmann::json summary() const;
 };
 
-// Reads the matrix once (twice only when genes are dropped), checks that its
+// Reads the matrix once, checks that its
 // values are usable (NaN, Inf, negative counts are one-line errors naming the
 // cell), and decides which cells and genes stay and how they are scaled.
 PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options);

@@ -9,37 +9,96 @@
 namespace c2s {
 
 namespace {
-// Maps a non-negative float to a key whose unsigned order is the float order.
-inline std::uint32_t order_key(float v) { return std::bit_cast<std::uint32_t>(v); }
-}  // namespace
 
-void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
-               std::uint64_t cell_index) {
-  const std::size_t n = genes.size();
-  if (n < 2) return;
-  // Shuffle positions (Fisher-Yates), then sort by (value desc, shuffled
-  // position): the same as a stable sort of the shuffled entries.
-  thread_local std::vector<std::uint32_t> perm;
+// Counts below this are bucketed (counting sort); larger or non-integer
+// values are sorted with random tie keys.
+constexpr std::uint32_t kBuckets = 256;
+
+void shuffle_range(std::uint32_t* genes, std::size_t n, Rng& rng) {
+  for (std::size_t i = n; i > 1; --i) std::swap(genes[i - 1], genes[rng.below(i)]);
+}
+
+// Sorts (value desc, random tie key) with 64-bit keys: value bits above, the
+// entry's index below; the random key is drawn per entry.
+void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, Rng& rng) {
   thread_local std::vector<std::uint64_t> keys;
+  thread_local std::vector<std::uint32_t> g2;
+  thread_local std::vector<float> v2;
+  // Positions in a random order: position p of entry i gives its tie rank.
+  thread_local std::vector<std::uint32_t> perm;
   perm.resize(n);
   for (std::size_t i = 0; i < n; ++i) perm[i] = std::uint32_t(i);
-  Rng rng(seed, cell_index);
-  for (std::size_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(i + 1)]);
+  for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
   keys.resize(n);
   for (std::size_t p = 0; p < n; ++p) {
     std::uint32_t src = perm[p];
-    // Larger values first: invert the value key; ties keep shuffled order.
-    keys[p] = (std::uint64_t(~order_key(values[src])) << 32) | std::uint64_t(p);
+    // Non-negative floats order as their bit patterns; invert for descending.
+    keys[p] = (std::uint64_t(~std::bit_cast<std::uint32_t>(values[src])) << 32) | std::uint64_t(p);
   }
   std::sort(keys.begin(), keys.end());
-  thread_local std::vector<std::uint32_t> g2;
-  thread_local std::vector<float> v2;
   g2.resize(n);
   v2.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t src = perm[std::uint32_t(keys[i])];
     g2[i] = genes[src];
     v2[i] = values[src];
+  }
+  std::memcpy(genes, g2.data(), n * sizeof(std::uint32_t));
+  std::memcpy(values, v2.data(), n * sizeof(float));
+}
+
+}  // namespace
+
+void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
+               std::uint64_t cell_index) {
+  const std::size_t n = genes.size();
+  if (n < 2) return;
+  Rng rng(seed, cell_index);
+
+  // Counts: small integers go to buckets, the rest (few: the top genes) are
+  // sorted; any non-integer value sends the whole cell to the sort.
+  thread_local std::vector<std::uint32_t> count(kBuckets + 1);
+  std::fill(count.begin(), count.end(), 0);
+  std::size_t large = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    float v = values[i];
+    auto iv = std::uint32_t(v);
+    if (float(iv) != v) {
+      sort_with_random_ties(genes.data(), values.data(), n, rng);
+      return;
+    }
+    if (iv < kBuckets) {
+      ++count[iv];
+    } else {
+      ++large;
+    }
+  }
+  // Start of each bucket, descending values, after the large entries.
+  thread_local std::vector<std::uint32_t> start(kBuckets);
+  std::size_t pos = large;
+  for (std::size_t b = kBuckets; b-- > 0;) {
+    start[b] = std::uint32_t(pos);
+    pos += count[b];
+  }
+  thread_local std::vector<std::uint32_t> g2;
+  thread_local std::vector<float> v2;
+  g2.resize(n);
+  v2.resize(n);
+  std::size_t next_large = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    float v = values[i];
+    auto iv = std::uint32_t(v);
+    std::size_t at = iv < kBuckets ? start[iv]++ : next_large++;
+    g2[at] = genes[i];
+    v2[at] = v;
+  }
+  if (large > 1) sort_with_random_ties(g2.data(), v2.data(), large, rng);
+  // Ties within a bucket in a uniformly random order.
+  std::size_t b_end = large;
+  for (std::size_t b = kBuckets; b-- > 0;) {
+    std::size_t b_begin = b_end;
+    b_end += count[b];
+    if (b_end - b_begin > 1) shuffle_range(g2.data() + b_begin, b_end - b_begin, rng);
   }
   std::memcpy(genes.data(), g2.data(), n * sizeof(std::uint32_t));
   std::memcpy(values.data(), v2.data(), n * sizeof(float));

@@ -7,9 +7,11 @@
 namespace c2s {
 
 // Reorders `genes`/`values` (one cell's nonzero entries, any order) so that
-// values are non-increasing. Equal values end up in the order of a uniform
-// random shuffle that depends only on (seed, cell_index): identical results
-// for any thread count, as the reference's shuffle-then-stable-sort.
+// values are non-increasing. Equal values end up in a uniformly random order
+// drawn from a stream that depends only on (seed, cell_index): identical
+// results for any thread count. The reference shuffles then sorts stably;
+// this draws the same distribution of tie orders, faster (counting sort of
+// small integer counts, then a shuffle within each run of equal counts).
 void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
                std::uint64_t cell_index);
 

@@ -35,12 +35,12 @@ struct SentenceStoreWriter::Impl {
   AtomicOutput output;
   StoreHeader header;
   h5::Handle file, cells_group;
-  std::unique_ptr<h5::Appender> offsets, genes, values;
+  std::unique_ptr<h5::Appender> offsets, genes, run_offsets, run_values, run_lengths;
   std::vector<std::string> names;
   DataFrame obs;
   bool has_obs = false;
   std::optional<InverseModel> model;
-  std::int64_t entries = 0;
+  std::int64_t entries = 0, runs = 0;
 
   Impl(const std::string& path, StoreHeader h) : output(path), header(std::move(h)) {
     file = h5::create_file(output.temp_path().string());
@@ -48,9 +48,14 @@ struct SentenceStoreWriter::Impl {
     hid_t gene_type = header.genes.size() <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
     offsets = std::make_unique<h5::Appender>(cells_group, "offsets", H5T_STD_I64LE, 1 << 16);
     genes = std::make_unique<h5::Appender>(cells_group, "genes", gene_type, kChunk);
-    values = std::make_unique<h5::Appender>(cells_group, "values", H5T_IEEE_F32LE, kChunk);
+    // Values are non-increasing within a cell and repeat (counts): stored
+    // as runs of equal values.
+    run_offsets = std::make_unique<h5::Appender>(cells_group, "run_offsets", H5T_STD_I64LE, 1 << 16);
+    run_values = std::make_unique<h5::Appender>(cells_group, "run_values", H5T_IEEE_F32LE, 1 << 18);
+    run_lengths = std::make_unique<h5::Appender>(cells_group, "run_lengths", H5T_STD_U32LE, 1 << 18);
     std::int64_t zero = 0;
     offsets->append(&zero, 1);
+    run_offsets->append(&zero, 1);
   }
 };
 
@@ -67,9 +72,27 @@ void SentenceStoreWriter::append(const CellBlock& block) {
   const auto n_genes = std::uint32_t(m.header.genes.size());
   for (auto g : block.genes)
     if (g >= n_genes) throw Error(m.output.target().string(), fmt::format("gene index {} out of range", g));
+  std::vector<std::int64_t> run_offs(block.size());
+  std::vector<float> run_values;
+  std::vector<std::uint32_t> run_lengths;
+  for (std::size_t c = 0; c < block.size(); ++c) {
+    for (std::int64_t e = block.offsets[c]; e < block.offsets[c + 1];) {
+      std::int64_t f = e + 1;
+      while (f < block.offsets[c + 1] && block.values[std::size_t(f)] == block.values[std::size_t(e)]) ++f;
+      if (f < block.offsets[c + 1] && block.values[std::size_t(f)] > block.values[std::size_t(e)])
+        throw Error(m.output.target().string(), "cell values are not sorted");
+      run_values.push_back(block.values[std::size_t(e)]);
+      run_lengths.push_back(std::uint32_t(f - e));
+      e = f;
+    }
+    run_offs[c] = m.runs + std::int64_t(run_values.size());
+  }
   m.offsets->append(offs.data(), std::int64_t(offs.size()));
   m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
-  m.values->append(block.values.data(), std::int64_t(block.values.size()));
+  m.run_offsets->append(run_offs.data(), std::int64_t(run_offs.size()));
+  m.run_values->append(run_values.data(), std::int64_t(run_values.size()));
+  m.run_lengths->append(run_lengths.data(), std::int64_t(run_lengths.size()));
+  m.runs += std::int64_t(run_values.size());
   m.entries += block.offsets.back();
   m.names.insert(m.names.end(), block.names.begin(), block.names.end());
 }
@@ -96,7 +119,9 @@ void SentenceStoreWriter::commit() {
   h5::write_strings(m.cells_group, "names", m.names, true);
   m.offsets.reset();
   m.genes.reset();
-  m.values.reset();
+  m.run_offsets.reset();
+  m.run_values.reset();
+  m.run_lengths.reset();
   m.cells_group.reset();
 
   h5::Handle genes = h5::create_group(m.file, "genes");
@@ -122,9 +147,9 @@ void SentenceStoreWriter::commit() {
 
 struct SentenceStore::Impl {
   std::string path;
-  h5::Handle file, genes_ds, values_ds;
+  h5::Handle file, genes_ds, run_values_ds, run_lengths_ds;
   StoreHeader header;
-  std::vector<std::int64_t> offsets;
+  std::vector<std::int64_t> offsets, run_offsets;
   std::vector<std::string> names;
   DataFrame obs;
   std::optional<InverseModel> model;
@@ -151,14 +176,19 @@ SentenceStore::SentenceStore(const std::string& path) : impl_(std::make_unique<I
   m.offsets = h5::read_vector<std::int64_t>(h5::open_dataset(cells, "offsets"));
   m.names = h5::read_strings(h5::open_dataset(cells, "names"));
   m.genes_ds = h5::open_dataset(cells, "genes");
-  m.values_ds = h5::open_dataset(cells, "values");
+  m.run_offsets = h5::read_vector<std::int64_t>(h5::open_dataset(cells, "run_offsets"));
+  m.run_values_ds = h5::open_dataset(cells, "run_values");
+  m.run_lengths_ds = h5::open_dataset(cells, "run_lengths");
   m.obs = read_anndata_dataframe(m.file, "obs");
   if (m.offsets.empty() || m.offsets.size() != m.names.size() + 1 || m.offsets[0] != 0 ||
       m.obs.n_rows() != m.names.size() || m.header.gene_n_cells.size() != m.header.genes.size() ||
-      h5::shape(m.genes_ds).at(0) != m.offsets.back() || h5::shape(m.values_ds).at(0) != m.offsets.back())
+      h5::shape(m.genes_ds).at(0) != m.offsets.back() || m.run_offsets.size() != m.offsets.size() ||
+      h5::shape(m.run_values_ds).at(0) != m.run_offsets.back() ||
+      h5::shape(m.run_lengths_ds).at(0) != m.run_offsets.back())
     throw Error(path, "inconsistent sentence store (truncated or corrupt)");
   for (std::size_t i = 1; i < m.offsets.size(); ++i)
-    if (m.offsets[i] < m.offsets[i - 1]) throw Error(path, "inconsistent sentence store offsets");
+    if (m.offsets[i] < m.offsets[i - 1] || m.run_offsets[i] < m.run_offsets[i - 1])
+      throw Error(path, "inconsistent sentence store offsets");
 }
 
 SentenceStore::~SentenceStore() = default;
@@ -181,9 +211,16 @@ void SentenceStore::read(std::int64_t begin, std::int64_t end, CellBlock& out) c
   std::int64_t base = m.offsets[std::size_t(begin)], count = m.offsets[std::size_t(end)] - base;
   for (std::int64_t i = begin; i < end; ++i) out.offsets.push_back(m.offsets[std::size_t(i + 1)] - base);
   out.genes.resize(std::size_t(count));
-  out.values.resize(std::size_t(count));
   h5::read_1d(m.genes_ds, H5T_NATIVE_UINT32, base, count, out.genes.data());
-  h5::read_1d(m.values_ds, H5T_NATIVE_FLOAT, base, count, out.values.data());
+  std::int64_t run_base = m.run_offsets[std::size_t(begin)], n_runs = m.run_offsets[std::size_t(end)] - run_base;
+  std::vector<float> run_values(std::size_t(n_runs > 0 ? n_runs : 0));
+  std::vector<std::uint32_t> run_lengths(run_values.size());
+  h5::read_1d(m.run_values_ds, H5T_NATIVE_FLOAT, run_base, n_runs, run_values.data());
+  h5::read_1d(m.run_lengths_ds, H5T_NATIVE_UINT32, run_base, n_runs, run_lengths.data());
+  out.values.clear();
+  out.values.reserve(std::size_t(count));
+  for (std::size_t r = 0; r < run_values.size(); ++r) out.values.insert(out.values.end(), run_lengths[r], run_values[r]);
+  if (std::int64_t(out.values.size()) != count) throw Error(m.path, "value runs do not cover the cells (corrupt store)");
   out.names.assign(m.names.begin() + begin, m.names.begin() + end);
   const auto n_genes = std::uint32_t(m.header.genes.size());
   for (auto g : out.genes)
@@ -258,24 +295,19 @@ void set_store_inverse_model(const std::string& path, const InverseModel& model)
   update_store(path, [&](hid_t file) { write_json_attribute(file, "inverse_model", model.to_json()); });
 }
 
-RankPoints store_rank_points(const SentenceStore& store, const std::vector<std::int64_t>& cells) {
-  RankPoints points;
+RankRuns store_rank_runs(const SentenceStore& store, const std::vector<std::int64_t>& cells) {
+  RankRuns runs;
   CellBlock block;
   // Consecutive runs of cells are read as one block.
   for (std::size_t i = 0; i < cells.size();) {
     std::size_t j = i + 1;
     while (j < cells.size() && cells[j] == cells[j - 1] + 1 && j - i < 4096) ++j;
     store.read(cells[i], cells[j - 1] + 1, block);
-    for (std::size_t c = 0; c < block.size(); ++c) {
-      for (std::int64_t e = block.offsets[c]; e < block.offsets[c + 1]; ++e) {
-        points.ranks.push_back(std::uint32_t(e - block.offsets[c]));
-        points.values.push_back(block.values[std::size_t(e)]);
-      }
-      ++points.cells;
-    }
+    for (std::size_t c = 0; c < block.size(); ++c)
+      runs.add_cell(block.values.data() + block.offsets[c], std::size_t(block.offsets[c + 1] - block.offsets[c]));
     i = j;
   }
-  return points;
+  return runs;
 }
 
 }  // namespace c2s

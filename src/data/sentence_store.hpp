@@ -92,6 +92,6 @@ void set_store_obs_column(const std::string& path, const Column& column);
 void set_store_inverse_model(const std::string& path, const InverseModel& model);
 
 // The fit points (rank, value) of the given cells of a store.
-RankPoints store_rank_points(const SentenceStore& store, const std::vector<std::int64_t>& cells);
+RankRuns store_rank_runs(const SentenceStore& store, const std::vector<std::int64_t>& cells);
 
 }  // namespace c2s

@@ -700,7 +700,7 @@ void simulate_h5ad(const SimulatorOptions& options, const std::string& out_path)
   std::vector<SimulatedCell> all;
   all.reserve(std::size_t(n));
   Progress progress("simulate", std::uint64_t(n));
-  // Writing (gzip in HDF5, one thread) overlaps generating the next block on
+  // Writing a block (HDF5, one thread) overlaps generating the next one on
   // the pool; the future is declared after the writer, so it is waited for
   // before the writer goes away, also when generation throws.
   SparseRows rows[2];

@@ -113,7 +113,7 @@ nlohmann::json merge_stores(const std::vector<std::string>& inputs, const std::s
   for (auto c : fit_cells) in_fit[std::size_t(c)] = 1;
 
   SentenceStoreWriter writer(output, header);
-  RankPoints points;
+  RankRuns points;
   Progress progress("merge", std::uint64_t(total_cells));
   CellBlock block;
   std::int64_t global = 0;
@@ -123,12 +123,8 @@ nlohmann::json merge_stores(const std::vector<std::string>& inputs, const std::s
       stores[k].read(begin, end, block);
       for (auto& g : block.genes) g = remap[k][g];
       for (std::size_t i = 0; i < block.size(); ++i, ++global) {
-        if (!in_fit[std::size_t(global)]) continue;
-        for (std::int64_t e = block.offsets[i]; e < block.offsets[i + 1]; ++e) {
-          points.ranks.push_back(std::uint32_t(e - block.offsets[i]));
-          points.values.push_back(block.values[std::size_t(e)]);
-        }
-        ++points.cells;
+        if (in_fit[std::size_t(global)])
+          points.add_cell(block.values.data() + block.offsets[i], std::size_t(block.offsets[i + 1] - block.offsets[i]));
       }
       writer.append(block);
       progress.advance(std::uint64_t(end - begin));

@@ -168,8 +168,8 @@ AnnDataWriter::AnnDataWriter(const std::string& path, std::int64_t n_cols) : imp
   set_encoding(m.x, "csr_matrix", "0.1.0");
   // Chunks of 64k entries: big enough for gzip to work well, small enough
   // that a reader fetching one block of rows decompresses little extra.
-  m.data.emplace(m.x, "data", H5T_IEEE_F32LE, 1 << 16, true);
-  m.indices.emplace(m.x, "indices", H5T_STD_I32LE, 1 << 16, true);
+  m.data.emplace(m.x, "data", H5T_IEEE_F32LE, 1 << 16, false);
+  m.indices.emplace(m.x, "indices", H5T_STD_I32LE, 1 << 16, false);
   m.indptr.emplace(m.x, "indptr", H5T_STD_I64LE, 1 << 14, true);
   std::int64_t zero = 0;
   m.indptr->append(&zero, 1);

@@ -25,10 +25,35 @@ constexpr double kCapHeight = 0.73;
 constexpr double kAscent = 0.76;
 constexpr double kDescent = 0.24;
 
+// Cairo puts its context in an error state, and stops drawing, on invalid
+// UTF-8; labels from data files may be Latin-1, so bad bytes become U+FFFD.
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::size_t length = byte < 0x80           ? 1
+                               : (byte >> 5) == 0x6  ? 2
+                               : (byte >> 4) == 0xE  ? 3
+                               : (byte >> 3) == 0x1E ? 4
+                                                     : 0;
+    bool ok = length > 0 && i + length <= text.size() && (byte != 0xC0 && byte != 0xC1);
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\uFFFD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-Canvas::Canvas(int width, int height, const std::string& path)
-    : width_(width), height_(height), path_(path) {
+Canvas::Canvas(int width, int height, const std::string& path) : width_(width), height_(height), path_(path) {
   if (width < 100 || height < 100 || width > 16384 || height > 16384)
     throw Error(path, "chart size " + std::to_string(width) + "x" + std::to_string(height) +
                           " is outside 100 to 16384 pixels");
@@ -71,32 +96,41 @@ void Canvas::set_line(double width, bool dashed) {
 }
 
 void Canvas::select_font(double size, bool bold) const {
-  cairo_select_font_face(cr_, kFont, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_select_font_face(cr_, kFont, CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr_, size);
 }
 
 double Canvas::text_width(std::string_view text, double size, bool bold) const {
   if (text.empty()) return 0;
   select_font(size, bold);
-  std::string s(text);
+  const std::string s = valid_utf8(text);
   cairo_text_extents_t extents;
   cairo_text_extents(cr_, s.c_str(), &extents);
   return extents.x_advance;
 }
 
-void Canvas::text(std::string_view text, double x, double y, double size, HAlign h, VAlign v, double angle,
-                  Rgb color, bool bold) {
+void Canvas::text(std::string_view text, double x, double y, double size, HAlign h, VAlign v, double angle, Rgb color,
+                  bool bold) {
   if (text.empty()) return;
   const double width = text_width(text, size, bold);
   const double dx = h == HAlign::Left ? 0 : h == HAlign::Center ? -width / 2 : -width;
   double dy = 0;
   switch (v) {
-    case VAlign::Top: dy = kAscent * size; break;
-    case VAlign::Middle: dy = kCapHeight * size / 2; break;
-    case VAlign::Baseline: dy = 0; break;
-    case VAlign::Bottom: dy = -kDescent * size; break;
+    case VAlign::Top:
+      dy = kAscent * size;
+      break;
+    case VAlign::Middle:
+      dy = kCapHeight * size / 2;
+      break;
+    case VAlign::Baseline:
+      dy = 0;
+      break;
+    case VAlign::Bottom:
+      dy = -kDescent * size;
+      break;
   }
-  std::string s(text);
+  const std::string s = valid_utf8(text);
   cairo_save(cr_);
   cairo_translate(cr_, x, y);
   cairo_rotate(cr_, angle);
@@ -106,7 +140,8 @@ void Canvas::text(std::string_view text, double x, double y, double size, HAlign
   cairo_restore(cr_);
 }
 
-std::string Canvas::fit_text(const std::string& text, double size, double max_width, Cut cut) const {
+std::string Canvas::fit_text(const std::string& original, double size, double max_width, Cut cut) const {
+  const std::string text = valid_utf8(original);
   if (text_width(text, size) <= max_width) return text;
   // Cut only between UTF-8 characters: starts[i] is where character i begins.
   std::vector<std::size_t> starts;
@@ -124,8 +159,10 @@ std::string Canvas::fit_text(const std::string& text, double size, double max_wi
   std::size_t lo = 0, hi = characters - 1;
   while (lo < hi) {
     const std::size_t mid = (lo + hi + 1) / 2;
-    if (text_width(shortened(mid), size) <= max_width) lo = mid;
-    else hi = mid - 1;
+    if (text_width(shortened(mid), size) <= max_width)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return shortened(lo);
 }
@@ -153,23 +190,24 @@ XYLayout Canvas::layout_xy(const ChartFrame& frame, const Axis& x, const Axis& y
   layout.area.x = x;
   layout.area.y = y;
   Rect& plot = layout.area.rect;
-  plot.y = top_margin(frame.title);
+  // Whole pixels keep the frame, grid and density bins crisp.
+  plot.y = std::round(top_margin(frame.title));
   const double bottom = pad() + (frame.x_label.empty() ? 0 : axis_label_height + label_gap) +
                         tick_size() * (kAscent + kDescent) + tick_gap + tick_length();
-  plot.h = std::max(10.0, height_ - plot.y - bottom);
+  plot.h = std::max(10.0, std::round(height_ - plot.y - bottom));
 
   layout.y_ticks = y.ticks(std::clamp(int(plot.h / (tick_size() * 4.5)), 2, 12));
   double y_label_width = 0;
   for (const Tick& t : layout.y_ticks) y_label_width = std::max(y_label_width, text_width(t.label, tick_size()));
-  double left = pad() + (frame.y_label.empty() ? 0 : axis_label_height + label_gap) + y_label_width + tick_gap +
-                tick_length();
+  double left =
+      pad() + (frame.y_label.empty() ? 0 : axis_label_height + label_gap) + y_label_width + tick_gap + tick_length();
   double right = pad() + right_reserve;
 
   // Two rounds: the first x ticks show how far their labels overhang the
   // plot area's ends, the second fits the margins to that.
   for (int round = 0; round < 2; ++round) {
-    plot.x = left;
-    plot.w = std::max(10.0, width_ - left - right);
+    plot.x = std::round(left);
+    plot.w = std::max(10.0, std::round(width_ - plot.x - right));
     const int most = std::clamp(int(plot.w / (tick_size() * 5.5)), 2, 15);
     for (int count = most; count >= 2; --count) {
       layout.x_ticks = x.ticks(count);
@@ -177,7 +215,9 @@ XYLayout Canvas::layout_xy(const ChartFrame& frame, const Axis& x, const Axis& y
       for (std::size_t i = 1; i < layout.x_ticks.size() && !crowded; ++i) {
         const double space = (x.fraction(layout.x_ticks[i].value) - x.fraction(layout.x_ticks[i - 1].value)) * plot.w;
         const double need = (text_width(layout.x_ticks[i].label, tick_size()) +
-                             text_width(layout.x_ticks[i - 1].label, tick_size())) / 2 + tick_size();
+                             text_width(layout.x_ticks[i - 1].label, tick_size())) /
+                                2 +
+                            tick_size();
         crowded = space < need;
       }
       if (!crowded) break;
@@ -259,7 +299,8 @@ double Canvas::color_bar_width(const ColorBar& bar, double bar_height) const {
 }
 
 void Canvas::draw_color_bar(const ColorBar& bar, double x, double top, double bar_height) {
-  const Rect r{std::round(x + kBarGap * scale_), std::round(top), std::round(kBarWidth * scale_), std::round(bar_height)};
+  const Rect r{std::round(x + kBarGap * scale_), std::round(top), std::round(kBarWidth * scale_),
+               std::round(bar_height)};
   constexpr int kSteps = 256;
   std::vector<std::uint32_t> pixels(kSteps);
   for (int i = 0; i < kSteps; ++i) pixels[i] = argb(colormap_color(bar.colormap, 1.0 - (i + 0.5) / kSteps));
@@ -285,28 +326,37 @@ void Canvas::draw_color_bar(const ColorBar& bar, double x, double top, double ba
 }
 
 namespace {
-constexpr double kSwatchWidth = 26, kSwatchGap = 7, kLegendPad = 8, kRowHeight = 1.5;
+constexpr double kSwatchWidth = 26, kSwatchGap = 7, kLegendPad = 8, kRowHeight = 1.5, kLegendGap = 12;
 }
 
-double Canvas::legend_width(const std::vector<LegendEntry>& entries) const {
+Canvas::LegendShape Canvas::legend_shape(const std::vector<LegendEntry>& entries, double max_height) const {
+  LegendShape shape;
+  if (entries.empty()) return shape;
+  const double row = kRowHeight * tick_size();
+  const auto fitting_rows = std::size_t(std::max(1.0, std::floor((max_height - 2 * kLegendPad * scale_) / row)));
+  shape.columns = (entries.size() + fitting_rows - 1) / fitting_rows;
+  shape.rows = (entries.size() + shape.columns - 1) / shape.columns;
+  shape.label_width = width_ * 0.4 / shape.columns;
   double labels = 0;
   for (const LegendEntry& e : entries)
-    labels = std::max(labels, text_width(fit_text(e.label, tick_size(), width_ * 0.4, Cut::Middle), tick_size()));
-  return (2 * kLegendPad + kSwatchWidth + kSwatchGap) * scale_ + labels;
+    labels =
+        std::max(labels, text_width(fit_text(e.label, tick_size(), shape.label_width, Cut::Middle), tick_size()));
+  shape.column_width = (kSwatchWidth + kSwatchGap) * scale_ + labels;
+  const double column_gap = 14 * scale_;
+  shape.width = 2 * kLegendPad * scale_ + shape.columns * shape.column_width + (shape.columns - 1) * column_gap;
+  shape.height = 2 * kLegendPad * scale_ + shape.rows * row - 0.3 * tick_size();
+  return shape;
 }
 
-double Canvas::legend_height(const std::vector<LegendEntry>& entries) const {
-  return 2 * kLegendPad * scale_ + entries.size() * kRowHeight * tick_size() - 0.3 * tick_size();
+double Canvas::legend_reserve(const std::vector<LegendEntry>& entries, double plot_height) const {
+  if (entries.size() <= 8 && legend_shape(entries).width <= 0.3 * width_) return 0;
+  return kLegendGap * scale_ + legend_shape(entries, plot_height).width;
 }
 
-bool Canvas::legend_goes_outside(const std::vector<LegendEntry>& entries) const {
-  return entries.size() > 8 || legend_width(entries) > 0.3 * width_;
-}
-
-void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, double y) {
+void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, double y, double max_height) {
   if (entries.empty()) return;
-  const double w = legend_width(entries), h = legend_height(entries);
-  const double s = scale_;
+  const LegendShape shape = legend_shape(entries, max_height);
+  const double w = shape.width, h = shape.height, s = scale_;
   cairo_new_path(cr_);
   const double radius = 3 * s;
   cairo_arc(cr_, x + w - radius, y + radius, radius, -std::numbers::pi / 2, 0);
@@ -321,8 +371,9 @@ void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, doub
   cairo_stroke(cr_);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const LegendEntry& e = entries[i];
-    const double cy = y + kLegendPad * s + (i + 0.5) * kRowHeight * tick_size() - 0.15 * tick_size();
-    const double sx = x + kLegendPad * s;
+    const std::size_t column = i / shape.rows, row = i % shape.rows;
+    const double cy = y + kLegendPad * s + (row + 0.5) * kRowHeight * tick_size() - 0.15 * tick_size();
+    const double sx = x + kLegendPad * s + column * (shape.column_width + 14 * s);
     set_color(e.color);
     switch (e.swatch) {
       case LegendEntry::Swatch::Line:
@@ -342,8 +393,8 @@ void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, doub
         cairo_fill(cr_);
         break;
     }
-    text(fit_text(e.label, tick_size(), width_ * 0.4, Cut::Middle), sx + (kSwatchWidth + kSwatchGap) * s, cy, tick_size(),
-         HAlign::Left, VAlign::Middle);
+    text(fit_text(e.label, tick_size(), shape.label_width, Cut::Middle), sx + (kSwatchWidth + kSwatchGap) * s, cy,
+         tick_size(), HAlign::Left, VAlign::Middle);
   }
 }
 
@@ -361,9 +412,14 @@ double Canvas::ink_in(const Rect& r) const {
   return sum;
 }
 
-void Canvas::draw_legend_inside(const std::vector<LegendEntry>& entries, const Rect& area) {
+void Canvas::place_legend(const std::vector<LegendEntry>& entries, const Rect& area, double outside_x) {
   if (entries.empty()) return;
-  const double w = legend_width(entries), h = legend_height(entries), inset = 8 * scale_;
+  if (legend_reserve(entries, area.h) > 0) {
+    draw_legend(entries, outside_x + kLegendGap * scale_, area.y, area.h);
+    return;
+  }
+  const LegendShape shape = legend_shape(entries, area.h - 16 * scale_);
+  const double w = shape.width, h = shape.height, inset = 8 * scale_;
   const double left = area.x + inset, right = area.right() - inset - w;
   const double top = area.y + inset, bottom = area.bottom() - inset - h;
   const Rect corners[] = {{right, top, w, h}, {left, top, w, h}, {right, bottom, w, h}, {left, bottom, w, h}};
@@ -373,7 +429,7 @@ void Canvas::draw_legend_inside(const std::vector<LegendEntry>& entries, const R
     const double ink = ink_in(c);
     if (ink < least) least = ink, best = &c;
   }
-  draw_legend(entries, best->x, best->y);
+  draw_legend(entries, best->x, best->y, area.h - 16 * scale_);
 }
 
 std::uint32_t Canvas::argb(Rgb color, double alpha) {
@@ -412,6 +468,9 @@ void Canvas::paint_pixels(const std::vector<std::uint32_t>& pixels, int columns,
 }
 
 void Canvas::save_png(AtomicOutput& out) {
+  if (cairo_status(cr_) != CAIRO_STATUS_SUCCESS)
+    throw Error(out.target().string(),
+                std::string("cannot draw the chart: ") + cairo_status_to_string(cairo_status(cr_)));
   cairo_surface_flush(surface_);
   const cairo_status_t status = cairo_surface_write_to_png(surface_, out.temp_path().c_str());
   if (status != CAIRO_STATUS_SUCCESS)

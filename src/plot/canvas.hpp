@@ -92,22 +92,28 @@ class Canvas {
   double color_bar_width(const ColorBar& bar, double bar_height) const;
   void draw_color_bar(const ColorBar& bar, double x, double top, double bar_height);
 
-  double legend_width(const std::vector<LegendEntry>& entries) const;
-  double legend_height(const std::vector<LegendEntry>& entries) const;
-  // Long or wide legends go beside the plot area, not over the data.
-  bool legend_goes_outside(const std::vector<LegendEntry>& entries) const;
-  void draw_legend(const std::vector<LegendEntry>& entries, double x, double y);
-  // In the corner of `area` (upper right, upper left, lower right, lower
-  // left, in that preference) that hides the least of the data marked so far.
-  void draw_legend_inside(const std::vector<LegendEntry>& entries, const Rect& area);
+  // A legend taller than `max_height` is laid out in several columns.
+  struct LegendShape {
+    std::size_t columns = 1, rows = 0;
+    double column_width = 0, width = 0, height = 0;
+    double label_width = 0;  // longer labels lose their middle
+  };
+  LegendShape legend_shape(const std::vector<LegendEntry>& entries, double max_height = 1e9) const;
+  void draw_legend(const std::vector<LegendEntry>& entries, double x, double y, double max_height = 1e9);
+  // Long or wide legends go beside the plot area, not over the data: the
+  // width to keep free right of a plot area `plot_height` tall (0: inside).
+  double legend_reserve(const std::vector<LegendEntry>& entries, double plot_height) const;
+  // Beside the plot area from `outside_x` when legend_reserve kept room;
+  // otherwise in the corner of `area` (upper right, upper left, lower right,
+  // lower left, in that preference) hiding the least data marked so far.
+  void place_legend(const std::vector<LegendEntry>& entries, const Rect& area, double outside_x);
 
   // Records that data was drawn at pixel (x, y), for legend placement.
   void mark_ink(double x, double y, double weight = 1);
 
   // Row-major premultiplied ARGB pixels (see `argb`) stretched over `area`;
   // `smooth` interpolates between them, otherwise each stays a sharp block.
-  void paint_pixels(const std::vector<std::uint32_t>& pixels, int columns, int rows, const Rect& area,
-                    bool smooth);
+  void paint_pixels(const std::vector<std::uint32_t>& pixels, int columns, int rows, const Rect& area, bool smooth);
   static std::uint32_t argb(Rgb color, double alpha = 1);
 
   // Writes the PNG to the output's temporary file and renames it into place.

@@ -22,7 +22,8 @@ enum class Colormap { Viridis, Blues };
 // The colour at `t` in [0, 1]; values outside are clamped, NaN gives the low end.
 Rgb colormap_color(Colormap map, double t);
 
-// The i-th colour of matplotlib's tab10, then tab20's lighter shades, cycling.
+// The i-th colour of matplotlib's tab10, then tab20's lighter shades, then
+// generated hues.
 Rgb category_color(std::size_t i);
 
 // Relative luminance (WCAG), used to pick dark or light text over a colour.

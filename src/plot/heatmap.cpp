@@ -25,8 +25,7 @@ void check(const Heatmap& h, const std::string& path) {
   if (!h.row_labels.empty() && h.row_labels.size() != h.rows)
     throw Error(path, fmt::format("heatmap has {} row labels for {} rows", h.row_labels.size(), h.rows));
   if (!h.column_labels.empty() && h.column_labels.size() != h.columns)
-    throw Error(path,
-                fmt::format("heatmap has {} column labels for {} columns", h.column_labels.size(), h.columns));
+    throw Error(path, fmt::format("heatmap has {} column labels for {} columns", h.column_labels.size(), h.columns));
 }
 
 // The user's format, or one chosen from the values: counts stay whole.
@@ -62,7 +61,9 @@ Axis color_axis(const Heatmap& h) {
 }
 
 // Every step-th label, so that labels in small cells do not overlap.
-std::size_t label_step(double font, double cell) { return std::max<std::size_t>(1, std::size_t(std::ceil(font * 1.1 / cell))); }
+std::size_t label_step(double font, double cell) {
+  return std::max<std::size_t>(1, std::size_t(std::ceil(font * 1.1 / cell)));
+}
 
 }  // namespace
 
@@ -92,7 +93,8 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
   // Label sizes follow the cell sizes, which follow the room the labels
   // leave: a second round fits the margins to the first round's fonts.
   std::vector<std::string> row_labels, column_labels;
-  double row_font = tick, column_font = tick, column_band = 0, left = 0, avail_w = 0, cell_w = 0, cell_h = 0;
+  double row_font = tick, column_font = tick, column_band = 0, left = 0, avail_w = 0, avail_h = 0, cell_w = 0,
+         cell_h = 0;
   bool slanted = false;
   for (int round = 0; round < 2; ++round) {
     row_labels.clear(), column_labels.clear();
@@ -118,7 +120,7 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
     column_band = column_labels.empty() ? 0
                   : slanted             ? (column_width + column_font) * std::numbers::sqrt2 / 2 + gap
                                         : column_font + gap;
-    const double avail_h = std::max(10.0, H - top - pad - label_band - column_band);
+    avail_h = std::max(10.0, H - top - pad - label_band - column_band);
     cell_h = avail_h / h.rows;
     if (h.square_cells) cell_w = cell_h = std::min(cell_w, cell_h);
     if (round == 0) {
@@ -126,20 +128,29 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
       if (slanted) column_font = std::clamp(cell_w * 0.8, smallest_font, tick);
     }
   }
-  // Centre the grid with its labels and colour bar when square cells leave room.
-  const double x0 = std::round(left + (avail_w - cell_w * h.columns) / 2), y0 = std::round(top);
+  // Centre the grid with its labels and colour bar where square cells leave room.
+  const double x0 = std::round(left + (avail_w - cell_w * h.columns) / 2);
+  const double y0 = std::round(top + (avail_h - cell_h * h.rows) / 2);
   auto edge_x = [&](std::size_t c) { return std::round(x0 + c * cell_w); };
   auto edge_y = [&](std::size_t r) { return std::round(y0 + r * cell_h); };
   const Rect grid{x0, y0, edge_x(h.columns) - x0, edge_y(h.rows) - y0};
 
   cairo_t* cr = canvas.cr();
-  for (std::size_t r = 0; r < h.rows; ++r)
-    for (std::size_t c = 0; c < h.columns; ++c) {
-      const double v = h.values[r * h.columns + c];
-      canvas.set_color(std::isfinite(v) ? colormap_color(h.colormap, bar.axis.fraction(v)) : kMissing);
-      cairo_rectangle(cr, edge_x(c), edge_y(r), edge_x(c + 1) - edge_x(c), edge_y(r + 1) - edge_y(r));
-      cairo_fill(cr);
-    }
+  auto cell_color = [&](double v) {
+    return std::isfinite(v) ? colormap_color(h.colormap, bar.axis.fraction(v)) : kMissing;
+  };
+  if (cell_w >= 4 && cell_h >= 4) {
+    for (std::size_t r = 0; r < h.rows; ++r)
+      for (std::size_t c = 0; c < h.columns; ++c) {
+        canvas.set_color(cell_color(h.values[r * h.columns + c]));
+        cairo_rectangle(cr, edge_x(c), edge_y(r), edge_x(c + 1) - edge_x(c), edge_y(r + 1) - edge_y(r));
+        cairo_fill(cr);
+      }
+  } else {  // cells of a pixel or two: one image is much faster than millions of rectangles
+    std::vector<std::uint32_t> pixels(h.values.size());
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = Canvas::argb(cell_color(h.values[i]));
+    canvas.paint_pixels(pixels, int(h.columns), int(h.rows), grid, false);
+  }
 
   // A frame keeps cells as pale as the background (Blues at 0) inside the grid.
   canvas.set_color(kInk);
@@ -163,8 +174,7 @@ PlotArea write_png(const Heatmap& h, const std::string& path) {
         for (std::size_t c = 0; c < h.columns; ++c) {
           const std::size_t i = r * h.columns + c;
           if (texts[i].empty()) continue;
-          const Rgb fill = colormap_color(h.colormap, bar.axis.fraction(h.values[i]));
-          const Rgb ink = luminance(fill) > 0.36 ? kInk : Rgb{1, 1, 1};
+          const Rgb ink = luminance(cell_color(h.values[i])) > 0.36 ? kInk : Rgb{1, 1, 1};
           canvas.text(texts[i], x0 + (c + 0.5) * cell_w, y0 + (r + 0.5) * cell_h, size, HAlign::Center,
                       VAlign::Middle, 0, ink);
         }

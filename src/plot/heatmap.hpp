@@ -13,12 +13,12 @@ namespace c2s::plot {
 
 struct Heatmap : ChartFrame {
   std::size_t rows = 0, columns = 0;
-  std::vector<double> values;  // rows x columns, row by row; NaN cells are grey and blank
+  std::vector<double> values;                          // rows x columns, row by row; NaN cells are grey and blank
   std::vector<std::string> row_labels, column_labels;  // empty, or one per row / column
 
   bool annotate = true;  // write each cell's value in it, where the text fits
-  // A fmt format such as "{:.2f}"; empty: whole numbers as such, others with
-  // 2 significant decimals.
+  // A fmt format such as "{:.2f}"; empty: whole numbers as such, others
+  // with 2 decimals (1 from 10 on, none from 100 on).
   std::string value_format;
   Colormap colormap = Colormap::Viridis;
   std::optional<double> vmin, vmax;  // ends of the colour scale; default: the values' range

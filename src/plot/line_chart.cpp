@@ -114,10 +114,8 @@ PlotArea write_png(const LineChart& chart, const std::string& path) {
                         chart.series[i].dashed ? LegendEntry::Swatch::DashedLine : LegendEntry::Swatch::Line});
 
   Canvas canvas(chart.width, chart.height, path);
-  const bool legend_outside = canvas.legend_goes_outside(legend);
-  const double legend_gap = 12 * canvas.scale();
-  const XYLayout layout =
-      canvas.layout_xy(chart, x_axis, y_axis, legend_outside ? legend_gap + canvas.legend_width(legend) : 0);
+  const double plot_height = canvas.layout_xy(chart, x_axis, y_axis, 0).area.rect.h;
+  const XYLayout layout = canvas.layout_xy(chart, x_axis, y_axis, canvas.legend_reserve(legend, plot_height));
   const PlotArea& area = layout.area;
 
   canvas.draw_grid(layout);
@@ -133,12 +131,8 @@ PlotArea write_png(const LineChart& chart, const std::string& path) {
 
   canvas.draw_axes(layout, chart);
   for (std::size_t i = 0; i < chart.series.size(); ++i)
-    draw_dots(canvas, dots[i], series_color(chart, i), area.rect,
-              (chart.series[i].markers ? 3.2 : 2.4) * canvas.scale());
-  if (legend_outside)
-    canvas.draw_legend(legend, area.rect.right() + legend_gap, area.rect.y);
-  else
-    canvas.draw_legend_inside(legend, area.rect);
+    draw_dots(canvas, dots[i], series_color(chart, i), area.rect, 3.2 * canvas.scale());
+  canvas.place_legend(legend, area.rect, area.rect.right());
   canvas.save_png(out);
   return area;
 }

@@ -23,7 +23,7 @@ struct LineSeries {
   ValueSpan x, y;
   std::optional<Rgb> color;  // default: the series' category colour
   bool dashed = false;
-  bool markers = false;      // a dot on every point, for short series such as per-epoch scores
+  bool markers = false;  // a dot on every point, for short series such as per-epoch scores
 };
 
 struct LineChart : ChartFrame {

@@ -39,8 +39,8 @@ Extent measure(const ScatterPlot& plot, const std::string& path) {
     throw Error(path, fmt::format("scatter plot has {} x values but {} y values", plot.x.size(), plot.y.size()));
   const bool categorised = !plot.categories.empty();
   if (categorised && plot.categories.size() != plot.x.size())
-    throw Error(path, fmt::format("scatter plot has {} points but {} category ids", plot.x.size(),
-                                  plot.categories.size()));
+    throw Error(path,
+                fmt::format("scatter plot has {} points but {} category ids", plot.x.size(), plot.categories.size()));
   const auto names = std::int64_t(plot.category_names.size());
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min, y_min = x_min, y_max = -x_min;
   std::size_t count = 0;
@@ -76,8 +76,11 @@ Rgb point_color(const ScatterPlot& plot, std::size_t i) {
 }
 
 void draw_dots(Canvas& canvas, const ScatterPlot& plot, const PlotArea& area, std::size_t count) {
-  const double radius =
-      (plot.point_radius > 0 ? plot.point_radius : count <= 1000 ? 3.2 : count <= 5000 ? 2.4 : 1.7) * canvas.scale();
+  const double radius = (plot.point_radius > 0 ? plot.point_radius
+                         : count <= 1000       ? 3.2
+                         : count <= 5000       ? 2.4
+                                               : 1.7) *
+                        canvas.scale();
   const double alpha = plot.point_alpha > 0 ? std::min(1.0, plot.point_alpha)
                        : count <= 1000      ? 0.85
                        : count <= 5000      ? 0.65
@@ -191,8 +194,8 @@ PlotArea write_png(const ScatterPlot& plot, const std::string& path) {
 
   std::vector<LegendEntry> legend;
   for (std::size_t k = 0; k < plot.category_names.size() && !plot.categories.empty(); ++k)
-    legend.push_back({plot.category_names[k], category_color(k),
-                      density ? LegendEntry::Swatch::Box : LegendEntry::Swatch::Dot});
+    legend.push_back(
+        {plot.category_names[k], category_color(k), density ? LegendEntry::Swatch::Box : LegendEntry::Swatch::Dot});
   for (std::size_t i = 0; i < plot.lines.size(); ++i)
     if (!plot.lines[i].label.empty())
       legend.push_back({plot.lines[i].label, line_color(plot.lines[i], i),
@@ -205,9 +208,7 @@ PlotArea write_png(const ScatterPlot& plot, const std::string& path) {
   ColorBar color_bar{Axis{1, std::max(2.0, double(extent.count)), true}, Colormap::Viridis, plot.density_label};
   const double plot_height = canvas.layout_xy(plot, x_axis, y_axis, 0).area.rect.h;
   const double bar_width = bar ? canvas.color_bar_width(color_bar, plot_height) : 0;
-  const bool legend_outside = canvas.legend_goes_outside(legend);
-  const double legend_gap = 12 * canvas.scale();
-  const double reserve = bar_width + (legend_outside ? legend_gap + canvas.legend_width(legend) : 0);
+  const double reserve = bar_width + canvas.legend_reserve(legend, plot_height);
   const XYLayout layout = canvas.layout_xy(plot, x_axis, y_axis, reserve);
   const PlotArea& area = layout.area;
 
@@ -217,10 +218,14 @@ PlotArea write_png(const ScatterPlot& plot, const std::string& path) {
   cairo_rectangle(cr, area.rect.x, area.rect.y, area.rect.w, area.rect.h);
   cairo_clip(cr);
   std::uint32_t most = 1;
-  if (extent.count == 0) canvas.draw_no_data(area.rect);
-  else if (density) most = draw_density(canvas, plot, area);
-  else draw_dots(canvas, plot, area, extent.count);
-  for (std::size_t i = 0; i < plot.lines.size(); ++i)
+  if (extent.count == 0)
+    canvas.draw_no_data(area.rect);
+  else if (density)
+    most = draw_density(canvas, plot, area);
+  else
+    draw_dots(canvas, plot, area, extent.count);
+  // Without data the lines would only cross out the "no data" note.
+  for (std::size_t i = 0; i < plot.lines.size() && extent.count > 0; ++i)
     draw_overlay(canvas, plot.lines[i], line_color(plot.lines[i], i), area);
   cairo_restore(cr);
 
@@ -229,10 +234,7 @@ PlotArea write_png(const ScatterPlot& plot, const std::string& path) {
     color_bar.axis = Axis{1, std::max(2.0, double(most)), true};
     canvas.draw_color_bar(color_bar, area.rect.right(), area.rect.y, area.rect.h);
   }
-  if (legend_outside)
-    canvas.draw_legend(legend, area.rect.right() + bar_width + legend_gap, area.rect.y);
-  else
-    canvas.draw_legend_inside(legend, area.rect);
+  canvas.place_legend(legend, area.rect, area.rect.right() + bar_width);
   canvas.save_png(out);
   return area;
 }

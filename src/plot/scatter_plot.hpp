@@ -19,18 +19,20 @@ namespace c2s::plot {
 // The straight line y = intercept + slope * x across the whole x axis.
 struct OverlayLine {
   double intercept = 0, slope = 1;
-  std::string label;          // legend text; empty: no legend entry
-  std::optional<Rgb> color;   // default: red, then dark grey, orange, ...
+  std::string label;         // legend text; empty: no legend entry
+  std::optional<Rgb> color;  // default: red, then dark grey, orange, ...
   bool dashed = false;
 
-  static OverlayLine identity(std::string label = "y = x") { return {0, 1, std::move(label), Rgb::hex(0x555555), true}; }
+  static OverlayLine identity(std::string label = "y = x") {
+    return {0, 1, std::move(label), Rgb::hex(0x555555), true};
+  }
   static OverlayLine fit(double intercept, double slope, std::string label) {
     return {intercept, slope, std::move(label), std::nullopt, false};
   }
 };
 
 enum class ScatterStyle {
-  Auto,     // dots up to `density_threshold` points, density above
+  Auto,  // dots up to `density_threshold` points, density above
   Dots,
   Density,  // counts in square bins, colour on a log scale
 };
@@ -50,8 +52,8 @@ struct ScatterPlot : ChartFrame {
   std::size_t density_threshold = 20000;
   double bin_pixels = 3;  // side of a density bin
   std::string density_label = "points per bin";
-  double point_radius = 0;  // pixels at 800x600; 0: chosen from the number of points
-  double point_alpha = 0;   // 0: chosen from the number of points
+  double point_radius = 0;         // pixels at 800x600; 0: chosen from the number of points
+  double point_alpha = 0;          // 0: chosen from the number of points
   std::optional<Rgb> point_color;  // default: the first category colour (blue)
 
   // Fixed axis ranges; by default the data's range with a small margin.

@@ -46,3 +46,23 @@ TEST(RankTransform, TieOrderIsUniform) {
 }
 
 }  // namespace c2s
+
+namespace c2s {
+
+TEST(RankTransform, LargeCountsAndNonIntegerValues) {
+  std::vector<std::uint32_t> genes{0, 1, 2, 3, 4, 5, 6};
+  std::vector<float> values{300, 2, 300, 1000, 2, 255, 256};
+  rank_cell(genes, values, 1, 2);
+  EXPECT_EQ(values, (std::vector<float>{1000, 300, 300, 256, 255, 2, 2}));
+  EXPECT_EQ(genes[0], 3u);
+  EXPECT_EQ(genes[3], 6u);
+  EXPECT_EQ(genes[4], 5u);
+  std::vector<std::uint32_t> g2{0, 1, 2, 3};
+  std::vector<float> v2{0.5f, 2.25f, 0.5f, 7.f};
+  rank_cell(g2, v2, 1, 2);
+  EXPECT_EQ(v2, (std::vector<float>{7.f, 2.25f, 0.5f, 0.5f}));
+  EXPECT_EQ(g2[0], 3u);
+  EXPECT_EQ(g2[1], 1u);
+}
+
+}  // namespace c2s

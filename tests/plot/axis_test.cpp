@@ -1,10 +1,9 @@
-// Tick selection and labels, and colormap values.
+// Tick selection, tick labels and axis ranges.
+#include "plot/axis.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "plot/axis.hpp"
-#include "plot/colormap.hpp"
 
 namespace c2s::plot {
 namespace {
@@ -39,7 +38,8 @@ TEST(LinearTicks, NeverMoreThanAskedAndAtLeastTwo) {
 TEST(LinearTicks, LargeAndTinyMagnitudesUsePowersOfTen) {
   EXPECT_EQ(labels(linear_ticks(0, 3e6, 4)),
             (std::vector<std::string>{"0", "1\u00d710\u2076", "2\u00d710\u2076", "3\u00d710\u2076"}));
-  EXPECT_EQ(labels(linear_ticks(0, 2.5e-4, 3)), (std::vector<std::string>{"0", "1\u00d710\u207b\u2074", "2\u00d710\u207b\u2074"}));
+  EXPECT_EQ(labels(linear_ticks(0, 2.5e-4, 3)),
+            (std::vector<std::string>{"0", "1\u00d710\u207b\u2074", "2\u00d710\u207b\u2074"}));
 }
 
 TEST(LinearTicks, DegenerateRanges) {
@@ -88,25 +88,6 @@ TEST(Axis, FractionOnLinearAndLogAxes) {
   EXPECT_DOUBLE_EQ((Axis{10, 20}).fraction(15), 0.5);
   EXPECT_NEAR((Axis{1, 100, true}).fraction(10), 0.5, 1e-12);
   EXPECT_TRUE(std::isnan((Axis{1, 100, true}).fraction(0)));
-}
-
-TEST(Colormap, ViridisEndsAndMiddleMatchMatplotlib) {
-  auto near = [](Rgb a, Rgb b) { return std::abs(a.r - b.r) < 0.01 && std::abs(a.g - b.g) < 0.01 && std::abs(a.b - b.b) < 0.01; };
-  EXPECT_TRUE(near(colormap_color(Colormap::Viridis, 0), Rgb::hex(0x440154)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Viridis, 1), Rgb::hex(0xfde725)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Viridis, 0.5), Rgb::hex(0x21918c)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Viridis, NAN), Rgb::hex(0x440154)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Viridis, 7), Rgb::hex(0xfde725)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Blues, 0), Rgb::hex(0xf7fbff)));
-  EXPECT_TRUE(near(colormap_color(Colormap::Blues, 1), Rgb::hex(0x08306b)));
-}
-
-TEST(Colormap, CategoriesStartWithTab10AndCycle) {
-  EXPECT_EQ(category_color(0), Rgb::hex(0x1f77b4));
-  EXPECT_EQ(category_color(1), Rgb::hex(0xff7f0e));
-  EXPECT_EQ(category_color(20), category_color(0));
-  EXPECT_NEAR(luminance({1, 1, 1}), 1, 1e-12);
-  EXPECT_NEAR(luminance({0, 0, 0}), 0, 1e-12);
 }
 
 }  // namespace

@@ -22,10 +22,10 @@ Heatmap confusion_matrix() {
   h.x_label = "predicted";
   h.y_label = "true";
   h.rows = h.columns = 4;
-  h.values = {812, 31, 4, 0,  //
-              45, 603, 12, 3,  //
-              2, 18, 455, 40,  //
-              0, 7, 52, 230};
+  h.values = {812, 31,  4,   0,   //
+              45,  603, 12,  3,   //
+              2,   18,  455, 40,  //
+              0,   7,   52,  230};
   h.row_labels = h.column_labels = {"B cell", "CD4+ T cell", "CD8+ T cell", "NK cell"};
   h.colorbar_label = "cells";
   return h;
@@ -105,6 +105,33 @@ TEST(Heatmap, ManyCellsWithLongLabels) {
   const PlotArea area = write_png(h, dir.file("large_heatmap.png"));
   EXPECT_GT(area.rect.w, 300);
   EXPECT_TRUE(PngImage(dir.file("large_heatmap.png")).ok());
+}
+
+TEST(Heatmap, InvalidUtf8LabelsAreDrawnNotFatal) {
+  ScratchDir dir;
+  Heatmap h = confusion_matrix();
+  h.row_labels[1] = "Schwann\xe9 cell";  // Latin-1, not UTF-8
+  h.column_labels[2] = "\xff\xfe";
+  const PlotArea area = write_png(h, dir.file("latin1.png"));
+  PngImage png(dir.file("latin1.png"));
+  // Drawing went on after the bad labels: the colour bar is there.
+  EXPECT_GT(png.count(close_to(colormap_color(Colormap::Viridis, 1), 0.05), area.rect.right() + 5, area.rect.y,
+                      png.width(), area.rect.bottom()),
+            50u);
+}
+
+TEST(Heatmap, TinyCellsArePaintedAsAnImage) {
+  ScratchDir dir;
+  Heatmap h;
+  h.rows = 400, h.columns = 1000;
+  for (std::size_t r = 0; r < h.rows; ++r)
+    for (std::size_t c = 0; c < h.columns; ++c) h.values.push_back(double(c));
+  const PlotArea area = write_png(h, dir.file("tiny_cells.png"));
+  PngImage png(dir.file("tiny_cells.png"));
+  // Columns run from the low to the high end of the colormap.
+  const int y = int(area.rect.y + area.rect.h / 2);
+  EXPECT_TRUE(close_to(colormap_color(Colormap::Viridis, 0), 0.03)(png.pixel(int(area.rect.x) + 2, y)));
+  EXPECT_TRUE(close_to(colormap_color(Colormap::Viridis, 1), 0.03)(png.pixel(int(area.rect.right()) - 3, y)));
 }
 
 TEST(Heatmap, BadInputThrowsNamingTheFile) {

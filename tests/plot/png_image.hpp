@@ -74,7 +74,9 @@ inline bool on_colormap(Rgb c, Colormap map = Colormap::Viridis, double toleranc
 }
 
 // The inside of a rectangle, `inset` pixels from its edges (frame, grid).
-inline Rect inner(const Rect& r, double inset = 3) { return {r.x + inset, r.y + inset, r.w - 2 * inset, r.h - 2 * inset}; }
+inline Rect inner(const Rect& r, double inset = 3) {
+  return {r.x + inset, r.y + inset, r.w - 2 * inset, r.h - 2 * inset};
+}
 
 class ScratchDir {
  public:

@@ -122,6 +122,27 @@ TEST(ScatterPlot, FewPointsDrawDotsColouredByCategory) {
   EXPECT_FALSE(is_white(png.pixel(int(area.x_pixel(x[0])), int(area.y_pixel(y[0])))));
 }
 
+TEST(ScatterPlot, ManyCategoriesPutTheLegendBesideThePlot) {
+  ScratchDir dir;
+  Cloud cloud = make_cloud(3000, 4);
+  std::vector<std::int32_t> kind(cloud.x.size());
+  ScatterPlot plot;
+  plot.title = "Cell types";
+  for (std::size_t i = 0; i < kind.size(); ++i) kind[i] = std::int32_t(i % 40);
+  for (int k = 0; k < 40; ++k) plot.category_names.push_back("cell type number " + std::to_string(k));
+  plot.x = cloud.x;
+  plot.y = cloud.y;
+  plot.categories = kind;
+  const PlotArea area = write_png(plot, dir.file("many_categories.png"));
+  PngImage png(dir.file("many_categories.png"));
+  // 40 entries take two columns beside the plot area, within the image.
+  EXPECT_GT(png.count(close_to(category_color(14), 0.03), area.rect.right() + 4, 0, png.width(), png.height()), 20u);
+  EXPECT_GT(area.rect.w, 300);
+  EXPECT_EQ(png.count([](Rgb c) { return !test::is_white(c); }, area.rect.right() + 4, area.rect.bottom() + 2,
+                      png.width(), png.height()),
+            0u);
+}
+
 TEST(ScatterPlot, DensityStyleKeepsCategoryColours) {
   ScratchDir dir;
   Cloud a = make_cloud(30000, 3);
@@ -271,7 +292,8 @@ TEST(ScatterPlot, UnwritableFolderThrowsNamingTheFile) {
   EXPECT_THROW(write_png(plot, dir.file("file.png/inner.png")), Error);
   if (geteuid() != 0) {  // root may write anywhere
     std::filesystem::create_directory(dir.file("locked"));
-    std::filesystem::permissions(dir.file("locked"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    std::filesystem::permissions(dir.file("locked"),
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
     EXPECT_THROW(write_png(plot, dir.file("locked/plot.png")), Error);
     std::filesystem::permissions(dir.file("locked"), std::filesystem::perms::owner_all);
   }
