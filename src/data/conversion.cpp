@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <future>
 #include <fmt/format.h>
 
 #include "core/atomic_output.hpp"
@@ -133,15 +134,20 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   const auto& cell_names = source.obs().index;
   auto& pool = ThreadPool::global();
   Progress progress("convert", std::uint64_t(source.n_rows()));
-  // Buffers live across blocks: no fresh allocation (and page faults) per block.
-  std::vector<CellBlock> parts;
-  std::vector<RankRuns> points;
-  CellBlock block;
+  // Buffers live across blocks (no fresh allocation and page faults per
+  // block), two sets: one being filled while the other is being written.
+  std::vector<CellBlock> part_sets[2];
+  std::vector<RankRuns> point_sets[2];
+  std::future<void> writing;
+  int set = 0;
   RowBlockReader reader(source, options.preprocess.block_rows);
   while (const SparseRows* next = reader.next()) {
     const SparseRows& rows = *next;
     const std::int64_t begin = rows.first_row, n = rows.n_rows();
     std::size_t n_tasks = std::size_t((n + kRowsPerTask - 1) / kRowsPerTask);
+    auto& parts = part_sets[set];
+    auto& points = point_sets[set];
+    set = 1 - set;
     parts.resize(std::max(parts.size(), n_tasks));
     points.assign(n_tasks, RankRuns{});
     pool.parallel_for(n_tasks, [&](std::size_t t) {
@@ -163,35 +169,36 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
             raw.push_back(v);
           }
         }
-        // Normalisation is monotone within a cell: rank on the raw values.
-        rank_cell(genes, raw, options.seed, std::uint64_t(begin + r));
-        // Normalised values, computed once per run of equal raw values.
-        const std::size_t first = part.values.size();
-        for (std::size_t i = 0; i < genes.size();) {
+        // Normalisation is monotone within a cell: rank on the raw values,
+        // straight into the part, then normalise once per run of equal values.
+        const std::size_t first = part.genes.size(), n_genes = genes.size();
+        part.genes.resize(first + n_genes);
+        part.values.resize(first + n_genes);
+        float* out = part.values.data() + first;
+        rank_cell(genes.data(), raw.data(), n_genes, options.seed, std::uint64_t(begin + r), part.genes.data() + first,
+                  out);
+        for (std::size_t i = 0; i < n_genes;) {
           std::size_t j = i + 1;
-          while (j < genes.size() && raw[j] == raw[i]) ++j;
-          float value = float(plan.normalise(raw[i], std::size_t(k)));
-          part.values.insert(part.values.end(), j - i, value);
+          while (j < n_genes && out[j] == out[i]) ++j;
+          std::fill(out + i, out + j, float(plan.normalise(out[i], std::size_t(k))));
           i = j;
         }
-        part.genes.insert(part.genes.end(), genes.begin(), genes.end());
-        if (in_fit[std::size_t(k)]) points[t].add_cell(part.values.data() + first, genes.size());
+        if (in_fit[std::size_t(k)]) points[t].add_cell(out, n_genes);
         part.offsets.push_back(std::int64_t(part.genes.size()));
         part.names.push_back(cell_names[std::size_t(begin + r)]);
       }
     });
-    block.clear();
-    for (std::size_t t = 0; t < n_tasks; ++t) {
-      std::int64_t base = std::int64_t(block.genes.size());
-      block.genes.insert(block.genes.end(), parts[t].genes.begin(), parts[t].genes.end());
-      block.values.insert(block.values.end(), parts[t].values.begin(), parts[t].values.end());
-      for (std::size_t i = 1; i < parts[t].offsets.size(); ++i) block.offsets.push_back(base + parts[t].offsets[i]);
-      block.names.insert(block.names.end(), parts[t].names.begin(), parts[t].names.end());
-      result.fit_points.append(points[t]);
-    }
-    writer.append(block);
+    // Written on another thread while the next block is ranked.
+    if (writing.valid()) writing.get();
+    writing = std::async(std::launch::async, [&, n_tasks] {
+      for (std::size_t t = 0; t < n_tasks; ++t) {
+        writer.append(parts[t]);
+        result.fit_points.append(points[t]);
+      }
+    });
     progress.advance(std::uint64_t(n));
   }
+  if (writing.valid()) writing.get();
   progress.finish();
   result.seconds["convert"] = seconds_since(t1);
 

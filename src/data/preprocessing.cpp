@@ -138,7 +138,8 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
             ++s.positives;
             s.total += v;
             if (is_mito[std::size_t(block.indices[e])]) s.mito += v;
-            integer = integer && v == std::floor(v);
+            // floor() is a libm call without SSE4.1; a truncating cast is not.
+            integer = integer && (v >= 16777216.f || float(std::int32_t(v)) == v);
           }
         }
         rows[std::size_t(begin + r)] = s;

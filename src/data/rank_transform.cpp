@@ -49,23 +49,22 @@ void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, R
 
 }  // namespace
 
-void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
-               std::uint64_t cell_index) {
-  const std::size_t n = genes.size();
-  if (n < 2) return;
+void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, std::uint64_t seed,
+               std::uint64_t cell_index, std::uint32_t* g2, float* v2) {
+  if (n == 0) return;
   Rng rng(seed, cell_index);
 
   // Counts: small integers go to buckets, the rest (few: the top genes) are
   // sorted; any non-integer value sends the whole cell to the sort.
-  thread_local std::vector<std::uint32_t> count(kBuckets + 1);
-  std::fill(count.begin(), count.end(), 0);
+  std::uint32_t count[kBuckets] = {};
   std::size_t large = 0;
+  bool integers = true;
   for (std::size_t i = 0; i < n; ++i) {
     float v = values[i];
     auto iv = std::uint32_t(v);
     if (float(iv) != v) {
-      sort_with_random_ties(genes.data(), values.data(), n, rng);
-      return;
+      integers = false;
+      break;
     }
     if (iv < kBuckets) {
       ++count[iv];
@@ -73,17 +72,19 @@ void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, st
       ++large;
     }
   }
+  if (!integers) {
+    std::memcpy(g2, genes, n * sizeof(std::uint32_t));
+    std::memcpy(v2, values, n * sizeof(float));
+    sort_with_random_ties(g2, v2, n, rng);
+    return;
+  }
   // Start of each bucket, descending values, after the large entries.
-  thread_local std::vector<std::uint32_t> start(kBuckets);
+  std::uint32_t start[kBuckets];
   std::size_t pos = large;
   for (std::size_t b = kBuckets; b-- > 0;) {
     start[b] = std::uint32_t(pos);
     pos += count[b];
   }
-  thread_local std::vector<std::uint32_t> g2;
-  thread_local std::vector<float> v2;
-  g2.resize(n);
-  v2.resize(n);
   std::size_t next_large = 0;
   for (std::size_t i = 0; i < n; ++i) {
     float v = values[i];
@@ -92,16 +93,24 @@ void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, st
     g2[at] = genes[i];
     v2[at] = v;
   }
-  if (large > 1) sort_with_random_ties(g2.data(), v2.data(), large, rng);
+  if (large > 1) sort_with_random_ties(g2, v2, large, rng);
   // Ties within a bucket in a uniformly random order.
   std::size_t b_end = large;
   for (std::size_t b = kBuckets; b-- > 0;) {
     std::size_t b_begin = b_end;
     b_end += count[b];
-    if (b_end - b_begin > 1) shuffle_range(g2.data() + b_begin, b_end - b_begin, rng);
+    if (b_end - b_begin > 1) shuffle_range(g2 + b_begin, b_end - b_begin, rng);
   }
-  std::memcpy(genes.data(), g2.data(), n * sizeof(std::uint32_t));
-  std::memcpy(values.data(), v2.data(), n * sizeof(float));
+}
+
+void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
+               std::uint64_t cell_index) {
+  const std::size_t n = genes.size();
+  std::vector<std::uint32_t> g(n);
+  std::vector<float> v(n);
+  rank_cell(genes.data(), values.data(), n, seed, cell_index, g.data(), v.data());
+  genes.swap(g);
+  values.swap(v);
 }
 
 }  // namespace c2s

@@ -1,6 +1,7 @@
 // The C2S rank transform of one cell: its nonzero genes ordered by decreasing
 // expression, ties broken by a random permutation seeded by (seed, cell).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -14,5 +15,9 @@ namespace c2s {
 // small integer counts, then a shuffle within each run of equal counts).
 void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
                std::uint64_t cell_index);
+// The same, writing the ranked entries to `out_genes`/`out_values` (n each,
+// not overlapping the inputs) instead of reordering in place.
+void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, std::uint64_t seed,
+               std::uint64_t cell_index, std::uint32_t* out_genes, float* out_values);
 
 }  // namespace c2s

@@ -41,6 +41,7 @@ struct SentenceStoreWriter::Impl {
   bool has_obs = false;
   std::optional<InverseModel> model;
   std::int64_t entries = 0, runs = 0;
+  std::vector<std::uint16_t> narrow_genes;
 
   Impl(const std::string& path, StoreHeader h) : output(path), header(std::move(h)) {
     file = h5::create_file(output.temp_path().string());
@@ -88,7 +89,14 @@ void SentenceStoreWriter::append(const CellBlock& block) {
     run_offs[c] = m.runs + std::int64_t(run_values.size());
   }
   m.offsets->append(offs.data(), std::int64_t(offs.size()));
-  m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
+  if (m.header.genes.size() <= 65536) {
+    // Narrowed here rather than by HDF5's conversion, which runs under the
+    // library's global lock.
+    m.narrow_genes.assign(block.genes.begin(), block.genes.end());
+    m.genes->append(m.narrow_genes.data(), std::int64_t(m.narrow_genes.size()));
+  } else {
+    m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
+  }
   m.run_offsets->append(run_offs.data(), std::int64_t(run_offs.size()));
   m.run_values->append(run_values.data(), std::int64_t(run_values.size()));
   m.run_lengths->append(run_lengths.data(), std::int64_t(run_lengths.size()));

@@ -13,6 +13,7 @@
 
 #include "data/inverse_model.hpp"
 #include "io/data_frame.hpp"
+#include "io/sparse_rows.hpp"
 
 namespace c2s {
 
@@ -20,8 +21,8 @@ namespace c2s {
 // genes[offsets[i] .. offsets[i+1]), most expressed first.
 struct CellBlock {
   std::vector<std::int64_t> offsets{0};
-  std::vector<std::uint32_t> genes;
-  std::vector<float> values;
+  BlockVector<std::uint32_t> genes;  // resized then filled: no zero-filling
+  BlockVector<float> values;
   std::vector<std::string> names;
 
   std::size_t size() const { return offsets.size() - 1; }
