@@ -74,11 +74,11 @@ constexpr std::int64_t kRowsPerTask = 128;
 
 std::vector<std::string> vocabulary_names(const std::vector<std::string>& var_names, const std::string& context) {
   std::vector<std::string> names = var_names;
-  if (std::size_t changed = make_unique_names(names))
+  if (std::size_t changed = make_index_unique(names))
     warn(fmt::format("{}: {} duplicate gene names made unique by appending -1, -2, ... (as anndata does)", context,
                      changed));
   for (auto& n : names) n = upper_case(std::move(n));
-  if (std::size_t changed = make_unique_names(names))
+  if (std::size_t changed = make_index_unique(names))
     warn(fmt::format("{}: {} gene names collide once upper-cased; made unique by appending -1, -2, ...", context,
                      changed));
   return names;
@@ -96,7 +96,7 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   { AtomicOutput probe(store_path); }  // fail on an unwritable output before the long work
   StoreHeader header;
   std::vector<std::string> source_names = source.var().index;
-  make_unique_names(source_names);
+  make_index_unique(source_names);
   std::vector<std::string> vocab_all = vocabulary_names(source.var().index, context);
 
   PreprocessPlan plan = plan_preprocessing(source, options.preprocess);

@@ -24,15 +24,6 @@ void set_encoding(hid_t obj, const std::string& type, const std::string& version
   h5::write_string_attribute(obj, "encoding-version", version);
 }
 
-// numpy's bool as h5py stores it, so Python reads back dtype bool.
-Handle bool_type() {
-  Handle t(H5Tenum_create(H5T_NATIVE_INT8));
-  std::int8_t f = 0, v = 1;
-  H5Tenum_insert(t, "FALSE", &f);
-  H5Tenum_insert(t, "TRUE", &v);
-  return t;
-}
-
 void open_and_encode(hid_t loc, const std::string& name, const std::string& type, const std::string& version) {
   Handle ds = h5::open_dataset(loc, name);
   set_encoding(ds, type, version);
@@ -73,7 +64,7 @@ void write_column(hid_t frame, const Column& c) {
       open_and_encode(frame, c.name, "array", "0.2.0");
       return;
     case Column::Kind::Boolean: {
-      Handle t = bool_type();
+      Handle t = h5::bool_type();
       std::vector<std::int8_t> b(c.booleans.size());
       for (std::size_t i = 0; i < b.size(); ++i) b[i] = c.booleans[i] ? 1 : 0;
       h5::write_raw(frame, c.name, t, t, {n}, b.data(), true);
@@ -259,7 +250,7 @@ void AnnDataWriter::add_uns(const std::string& key, const UnsScalar& value) {
   } else if (auto* i = std::get_if<std::int64_t>(&value)) {
     h5::write_raw(m.uns, key, H5T_NATIVE_INT64, H5T_STD_I64LE, {}, i);
   } else {
-    Handle t = bool_type();
+    Handle t = h5::bool_type();
     std::int8_t b = std::get<bool>(value) ? 1 : 0;
     h5::write_raw(m.uns, key, t, t, {}, &b);
   }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <unordered_map>
+#include <unordered_set>
 #include <map>
 #include <numeric>
 
@@ -151,6 +153,25 @@ DataFrame DataFrame::take(const std::vector<std::int64_t>& rows) const {
   out.columns.reserve(columns.size());
   for (const auto& c : columns) out.columns.push_back(c.take(rows));
   return out;
+}
+
+std::size_t make_index_unique(std::vector<std::string>& names) {
+  std::unordered_set<std::string> taken(names.begin(), names.end());
+  if (taken.size() == names.size()) return 0;
+  std::unordered_set<std::string> seen;
+  std::unordered_map<std::string, int> counter;
+  std::size_t changed = 0;
+  for (auto& name : names) {
+    if (seen.insert(name).second) continue;
+    int& n = counter[name];
+    std::string candidate;
+    do candidate = name + "-" + std::to_string(++n);
+    while (taken.count(candidate));
+    taken.insert(candidate);
+    name = std::move(candidate);
+    ++changed;
+  }
+  return changed;
 }
 
 }  // namespace c2s

@@ -37,4 +37,9 @@ struct DataFrame {
   DataFrame take(const std::vector<std::int64_t>& rows) const;
 };
 
+// anndata's make_index_unique (var_names_make_unique): the second and later
+// occurrences of a name get "-1", "-2", ... (skipping suffixes that would
+// collide with another name). Returns how many names were changed.
+std::size_t make_index_unique(std::vector<std::string>& names);
+
 }  // namespace c2s

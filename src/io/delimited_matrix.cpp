@@ -58,7 +58,8 @@ std::string_view unquote(std::string_view s) {
 
 }  // namespace
 
-DelimitedMatrix::DelimitedMatrix(const std::string& path, bool genes_in_rows) : path_(path) {
+DelimitedMatrix::DelimitedMatrix(const std::string& path, bool genes_in_rows) {
+  description_ = path;
   LineReader reader(path);
   std::string_view line;
   do {
@@ -139,16 +140,5 @@ DelimitedMatrix::DelimitedMatrix(const std::string& path, bool genes_in_rows) : 
     }
 }
 
-void DelimitedMatrix::read_rows(std::int64_t begin, std::int64_t end, SparseRows& out) {
-  if (begin < 0 || end < begin || end > n_rows())
-    throw Error(path_, "rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") out of range 0.." +
-                           std::to_string(n_rows()));
-  out.clear(begin, n_cols());
-  const auto p0 = indptr_[std::size_t(begin)], p1 = indptr_[std::size_t(end)];
-  out.indptr.resize(std::size_t(end - begin) + 1);
-  for (std::int64_t r = begin; r <= end; ++r) out.indptr[std::size_t(r - begin)] = indptr_[std::size_t(r)] - p0;
-  out.indices.assign(indices_.begin() + p0, indices_.begin() + p1);
-  out.values.assign(values_.begin() + p0, values_.begin() + p1);
-}
 
 }  // namespace c2s

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "io/matrix_source.hpp"
+#include "io/in_memory_matrix.hpp"
 
 namespace c2s {
 
-class DelimitedMatrix : public MatrixSource {
+class DelimitedMatrix : public InMemoryMatrix {
  public:
   // The delimiter follows the extension (.csv comma, .tsv tab; .txt tab,
   // else comma, else blanks, as the header shows). With genes_in_rows, the
@@ -17,20 +17,6 @@ class DelimitedMatrix : public MatrixSource {
   // transposed. The header may name the first column or leave it out (as R's
   // write.table does). Only nonzero values are kept, as CSR over cells.
   DelimitedMatrix(const std::string& path, bool genes_in_rows);
-
-  std::int64_t n_rows() const override { return std::int64_t(obs_.index.size()); }
-  std::int64_t n_cols() const override { return std::int64_t(var_.index.size()); }
-  const DataFrame& obs() const override { return obs_; }
-  const DataFrame& var() const override { return var_; }
-  void read_rows(std::int64_t begin, std::int64_t end, SparseRows& out) override;
-  std::string description() const override { return path_; }
-
- private:
-  std::string path_;
-  DataFrame obs_, var_;
-  std::vector<std::int64_t> indptr_;
-  std::vector<std::int32_t> indices_;
-  std::vector<float> values_;
 };
 
 }  // namespace c2s

@@ -311,13 +311,17 @@ void write_number_attribute(hid_t obj, const std::string& name, double value) {
   check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), obj, "@" + name, "cannot write attribute");
 }
 
-void write_bool_attribute(hid_t obj, const std::string& name, bool value) {
-  // numpy/h5py booleans are an enum over int8 {FALSE=0, TRUE=1}.
-  replace_attribute(obj, name);
+Handle bool_type() {
   Handle type(H5Tenum_create(H5T_NATIVE_INT8));
   std::int8_t f = 0, t = 1;
   H5Tenum_insert(type, "FALSE", &f);
   H5Tenum_insert(type, "TRUE", &t);
+  return type;
+}
+
+void write_bool_attribute(hid_t obj, const std::string& name, bool value) {
+  replace_attribute(obj, name);
+  Handle type = bool_type();
   Handle space(H5Screate(H5S_SCALAR));
   Handle attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT));
   if (!attr.valid()) fail(obj, "@" + name, "cannot create attribute");

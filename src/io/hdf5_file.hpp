@@ -75,6 +75,8 @@ void write_string_array_attribute(hid_t obj, const std::string& name, const std:
 void write_int_array_attribute(hid_t obj, const std::string& name, const std::vector<std::int64_t>& values);
 void write_number_attribute(hid_t obj, const std::string& name, double value);
 void write_bool_attribute(hid_t obj, const std::string& name, bool value);
+// numpy's bool as h5py stores it: an enum over int8 {FALSE = 0, TRUE = 1}.
+Handle bool_type();
 
 template <class T>
 hid_t native_type() {

@@ -9,23 +9,6 @@
 
 namespace c2s {
 
-std::vector<std::string> make_names_unique(std::vector<std::string> names) {
-  std::unordered_set<std::string> taken(names.begin(), names.end());
-  if (taken.size() == names.size()) return names;
-  std::unordered_set<std::string> seen;
-  std::unordered_map<std::string, int> counter;
-  for (auto& name : names) {
-    if (seen.insert(name).second) continue;
-    int& n = counter[name];
-    std::string candidate;
-    do candidate = name + "-" + std::to_string(++n);
-    while (taken.count(candidate));
-    taken.insert(candidate);
-    name = std::move(candidate);
-  }
-  return names;
-}
-
 TenxVar tenx_var(const TenxFeatures& features, const std::string& source) {
   const std::size_t n = features.ids.size();
   TenxVar out;
@@ -62,7 +45,8 @@ TenxVar tenx_var(const TenxFeatures& features, const std::string& source) {
     c.strings = pick(from);
     out.var.columns.push_back(std::move(c));
   };
-  out.var.index = make_names_unique(pick(features.names));
+  out.var.index = pick(features.names);
+  make_index_unique(out.var.index);
   add("gene_ids", features.ids);
   if (!features.types.empty()) add("feature_types", features.types);
   if (!features.genomes.empty()) add("genome", features.genomes);

@@ -27,8 +27,5 @@ struct TenxVar {
 // note that says so.
 TenxVar tenx_var(const TenxFeatures& features, const std::string& source);
 
-// anndata's var_names_make_unique: later duplicates of a name become
-// name-1, name-2, ... skipping names already taken.
-std::vector<std::string> make_names_unique(std::vector<std::string> names);
 
 }  // namespace c2s

@@ -103,7 +103,8 @@ std::vector<std::string> read_barcodes(const std::string& path) {
 
 }  // namespace
 
-TenxMatrixMarket::TenxMatrixMarket(const std::string& path) : description_(path) {
+TenxMatrixMarket::TenxMatrixMarket(const std::string& path) {
+  description_ = path;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path, "no such file or folder");
   fs::path dir = path;
@@ -129,9 +130,7 @@ TenxMatrixMarket::TenxMatrixMarket(const std::string& path) : description_(path)
   TenxFeatures f = read_features(features);
   TenxVar v = tenx_var(f, features);
   var_ = std::move(v.var);
-  n_cols_ = std::int64_t(var_.index.size());
   obs_.index = read_barcodes(barcodes);
-  n_rows_ = std::int64_t(obs_.index.size());
   read_matrix(matrix, v.column_of, std::int64_t(f.ids.size()));
   description_ = fs::path(matrix).parent_path().string();
   if (description_.empty()) description_ = ".";
@@ -163,9 +162,9 @@ void TenxMatrixMarket::read_matrix(const std::string& path, const std::vector<st
   if (n_genes != n_features)
     throw Error(path, "matrix has " + std::to_string(n_genes) + " rows but the feature file lists " +
                           std::to_string(n_features) + " features");
-  if (n_cells != n_rows_)
+  if (n_cells != n_rows())
     throw Error(path, "matrix has " + std::to_string(n_cells) + " columns but the barcode file lists " +
-                          std::to_string(n_rows_) + " barcodes");
+                          std::to_string(n_rows()) + " barcodes");
   if (n_cells > INT32_MAX || n_genes > INT32_MAX) throw Error(path, "matrix dimensions exceed 2^31");
 
   // The header's count is untrusted: reserve no more than the file could hold
@@ -241,16 +240,5 @@ void TenxMatrixMarket::read_matrix(const std::string& path, const std::vector<st
   }
 }
 
-void TenxMatrixMarket::read_rows(std::int64_t begin, std::int64_t end, SparseRows& out) {
-  if (begin < 0 || end < begin || end > n_rows_)
-    throw Error(description_, "rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") out of range 0.." +
-                                  std::to_string(n_rows_));
-  out.clear(begin, n_cols_);
-  const auto p0 = indptr_[std::size_t(begin)], p1 = indptr_[std::size_t(end)];
-  out.indptr.resize(std::size_t(end - begin) + 1);
-  for (std::int64_t r = begin; r <= end; ++r) out.indptr[std::size_t(r - begin)] = indptr_[std::size_t(r)] - p0;
-  out.indices.assign(indices_.begin() + p0, indices_.begin() + p1);
-  out.values.assign(values_.begin() + p0, values_.begin() + p1);
-}
 
 }  // namespace c2s

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "io/matrix_source.hpp"
+#include "io/in_memory_matrix.hpp"
 
 namespace c2s {
 
-class TenxMatrixMarket : public MatrixSource {
+class TenxMatrixMarket : public InMemoryMatrix {
  public:
   // `path` is the folder, or its matrix file; a matrix file named
   // <prefix>matrix.mtx[.gz] (as on GEO) pairs with <prefix>features.tsv[.gz]
@@ -18,22 +18,8 @@ class TenxMatrixMarket : public MatrixSource {
   // before the whole file is read.
   explicit TenxMatrixMarket(const std::string& path);
 
-  std::int64_t n_rows() const override { return n_rows_; }
-  std::int64_t n_cols() const override { return n_cols_; }
-  const DataFrame& obs() const override { return obs_; }
-  const DataFrame& var() const override { return var_; }
-  void read_rows(std::int64_t begin, std::int64_t end, SparseRows& out) override;
-  std::string description() const override { return description_; }
-
  private:
   void read_matrix(const std::string& path, const std::vector<std::int32_t>& column_of, std::int64_t n_features);
-
-  std::string description_;
-  std::int64_t n_rows_ = 0, n_cols_ = 0;
-  DataFrame obs_, var_;
-  std::vector<std::int64_t> indptr_;
-  std::vector<std::int32_t> indices_;
-  std::vector<float> values_;
 };
 
 }  // namespace c2s

@@ -14,15 +14,7 @@ using namespace testing_support;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path dir() {
-  static fs::path d = [] {
-    fs::path p = fs::path(::testing::TempDir()) / ("c2s_bad_input_" + std::to_string(getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
+fs::path dir() { return process_dir("c2s_bad_input"); }
 
 std::string shared(const std::string& rel) { return std::string(C2S_SHARED_DIR) + "/" + rel; }
 

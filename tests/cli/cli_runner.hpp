@@ -48,6 +48,18 @@ inline int run_python(const std::string& code) {
   return std::system(("/usr/bin/python3 " + script.string()).c_str());
 }
 
+// A folder for this test process (shared by its tests, e.g. to reuse a
+// converted store), emptied once when first asked for.
+inline std::filesystem::path process_dir(const std::string& name) {
+  static std::filesystem::path dir = [&] {
+    auto p = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
+    std::filesystem::remove_all(p);
+    std::filesystem::create_directories(p);
+    return p;
+  }();
+  return dir;
+}
+
 inline std::size_t count_lines(const std::string& s) {
   std::size_t n = 0;
   for (char c : s) n += c == '\n';

@@ -14,15 +14,7 @@ using namespace testing_support;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path dir() {
-  static fs::path d = [] {
-    fs::path p = fs::path(::testing::TempDir()) / ("c2s_commands_" + std::to_string(getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
+fs::path dir() { return process_dir("c2s_commands"); }
 std::string pbmc() { return std::string(C2S_SHARED_DIR) + "/data/pbmc68k_reduced_counts.h5ad"; }
 
 nlohmann::json run_json(const std::string& args) {

@@ -1,5 +1,6 @@
 // Gene-name rules: anndata's make-unique, upper-casing, barcode detection.
 #include "data/gene_names.hpp"
+#include "io/data_frame.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ TEST(GeneNames, MakeUniqueAsAnndata) {
   // anndata.utils.make_index_unique(pd.Index(["a","a","b","a","a-1"]))
   //   -> ['a', 'a-2', 'b', 'a-3', 'a-1']
   std::vector<std::string> names{"a", "a", "b", "a", "a-1"};
-  EXPECT_EQ(make_unique_names(names), 2u);
+  EXPECT_EQ(make_index_unique(names), 2u);
   EXPECT_EQ(names, (std::vector<std::string>{"a", "a-2", "b", "a-3", "a-1"}));
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <unistd.h>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/anndata_reader.hpp"
 #include "io/hdf5_file.hpp"
@@ -296,33 +297,11 @@ TEST(AnnDataReader, LegacyPre07Layout) {
 
 // ---- hand-built files ------------------------------------------------------
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("c2s-anndata-reader-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using TempDir = testing_support::ScratchDir;
 
 void set_encoding(hid_t obj, const std::string& type, const std::string& version) {
   h5::write_string_attribute(obj, "encoding-type", type);
   h5::write_string_attribute(obj, "encoding-version", version);
-}
-
-h5::Handle bool_type() {
-  h5::Handle t(H5Tenum_create(H5T_NATIVE_INT8));
-  std::int8_t f = 0, v = 1;
-  H5Tenum_insert(t, "FALSE", &f);
-  H5Tenum_insert(t, "TRUE", &v);
-  return t;
 }
 
 void write_frame(hid_t file, const std::string& name, const std::vector<std::string>& index,
@@ -398,7 +377,7 @@ TEST(AnnDataReader, RareColumnEncodings) {
       h5::Handle attr(H5Acreate2(ds, "categories", H5T_STD_REF_OBJ, space, H5P_DEFAULT, H5P_DEFAULT));
       ASSERT_GE(H5Awrite(attr, H5T_STD_REF_OBJ, &ref), 0);
     }
-    h5::Handle bt = bool_type();
+    h5::Handle bt = h5::bool_type();
     std::int8_t mask[3] = {0, 1, 0};
     {
       h5::Handle g = h5::create_group(obs, "nint");

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/anndata_dataframe.hpp"
 #include "io/anndata_reader.hpp"
@@ -20,22 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("c2s-anndata-writer-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::size_t entries() const { return std::size_t(std::distance(fs::directory_iterator(path_), {})); }
-
- private:
-  fs::path path_;
-};
+using TempDir = testing_support::ScratchDir;
 
 // The example matrix, 5 cells x 4 genes:
 //   [1 0 2 0; 0 0 0 0; 0 3.5 0 4; 5 0 0 0; 0 0 0 6]

@@ -7,11 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/delimited_matrix.hpp"
 
 namespace c2s {
 namespace {
+
+using testing_support::expect_error;
+using testing_support::read_dense;
 
 namespace fs = std::filesystem;
 
@@ -41,30 +45,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-std::vector<std::vector<float>> dense(MatrixSource& m) {
-  std::vector<std::vector<float>> out(std::size_t(m.n_rows()), std::vector<float>(std::size_t(m.n_cols()), 0));
-  SparseRows rows;
-  for (std::int64_t b = 0; b < m.n_rows(); b += 2) {
-    std::int64_t e = std::min(m.n_rows(), b + 2);
-    m.read_rows(b, e, rows);
-    EXPECT_EQ(rows.first_row, b);
-    for (std::int64_t r = 0; r < rows.n_rows(); ++r)
-      for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k)
-        out[std::size_t(b + r)][std::size_t(rows.indices[std::size_t(k)])] += rows.values[std::size_t(k)];
-  }
-  return out;
-}
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 const std::vector<std::string> kCellNames = {"c1", "c2", "c3"};
 const std::vector<std::string> kGeneNames = {"CD3E", "CD14", "MS4A1", "NKG7"};
 
@@ -73,7 +53,7 @@ TEST(DelimitedMatrix, ReadsCsvWithCellsInRows) {
   DelimitedMatrix m(path, false);
   EXPECT_EQ(m.obs().index, kCellNames);
   EXPECT_EQ(m.var().index, kGeneNames);
-  EXPECT_EQ(dense(m), kCells);
+  EXPECT_EQ(read_dense(m, 2), kCells);
 }
 
 TEST(DelimitedMatrix, ReadsGzippedTsvWithGenesInRows) {
@@ -81,7 +61,7 @@ TEST(DelimitedMatrix, ReadsGzippedTsvWithGenesInRows) {
   DelimitedMatrix m(path, true);
   EXPECT_EQ(m.obs().index, kCellNames);
   EXPECT_EQ(m.var().index, kGeneNames);
-  EXPECT_EQ(dense(m), kCells);
+  EXPECT_EQ(read_dense(m, 2), kCells);
 }
 
 TEST(DelimitedMatrix, ReadsRStyleHeaderQuotesAndCrlf) {
@@ -89,17 +69,17 @@ TEST(DelimitedMatrix, ReadsRStyleHeaderQuotesAndCrlf) {
   DelimitedMatrix m(path, false);
   EXPECT_EQ(m.obs().index, kCellNames);
   EXPECT_EQ(m.var().index, kGeneNames);
-  EXPECT_EQ(dense(m), kCells);
+  EXPECT_EQ(read_dense(m, 2), kCells);
 }
 
 TEST(DelimitedMatrix, DetectsTxtDelimiterFromHeader) {
   auto tab = write_file("m.txt", "x\tCD3E\tCD14\tMS4A1\tNKG7\nc1\t0\t2\t0\t1.5\nc2\t3\t0\t0\t0\nc3\t0\t0\t0\t0\n");
   DelimitedMatrix t(tab, false);
-  EXPECT_EQ(dense(t), kCells);
+  EXPECT_EQ(read_dense(t, 2), kCells);
   auto blanks = write_file("b.txt.gz", "CD3E  CD14 MS4A1 NKG7\nc1 0 2  0 1.5\nc2 3 0 0 0\nc3 0 0 0 0\n");
   DelimitedMatrix b(blanks, false);
   EXPECT_EQ(b.var().index, kGeneNames);
-  EXPECT_EQ(dense(b), kCells);
+  EXPECT_EQ(read_dense(b, 2), kCells);
 }
 
 TEST(DelimitedMatrix, RejectsRaggedRowsWithLineNumber) {

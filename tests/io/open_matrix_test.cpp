@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/anndata_reader.hpp"
 #include "io/anndata_writer.hpp"
@@ -17,6 +18,9 @@
 
 namespace c2s {
 namespace {
+
+using testing_support::expect_error;
+using testing_support::read_dense;
 
 namespace fs = std::filesystem;
 
@@ -30,16 +34,6 @@ fs::path fresh_dir() {
 }
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
 
 void write_tenx_folder(const fs::path& dir) {
   fs::create_directories(dir);

@@ -6,12 +6,16 @@
 
 #include <filesystem>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/tenx_hdf5.hpp"
 
 namespace c2s {
 namespace {
+
+using testing_support::expect_error;
+using testing_support::read_dense;
 
 namespace fs = std::filesystem;
 
@@ -81,33 +85,6 @@ void write_v3(const std::string& path, const std::vector<std::string>& types, co
   write_fixed_strings(f, "_all_tag_keys", {"genome"});
 }
 
-std::vector<std::vector<float>> dense(MatrixSource& m, std::int64_t block) {
-  std::vector<std::vector<float>> out(std::size_t(m.n_rows()), std::vector<float>(std::size_t(m.n_cols()), 0));
-  SparseRows rows;
-  for (std::int64_t b = 0; b < m.n_rows(); b += block) {
-    std::int64_t e = std::min(m.n_rows(), b + block);
-    m.read_rows(b, e, rows);
-    EXPECT_EQ(rows.first_row, b);
-    EXPECT_EQ(rows.n_cols, m.n_cols());
-    EXPECT_EQ(rows.n_rows(), e - b);
-    EXPECT_EQ(rows.indices.size(), std::size_t(rows.nnz()));
-    for (std::int64_t r = 0; r < rows.n_rows(); ++r)
-      for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k)
-        out[std::size_t(b + r)][std::size_t(rows.indices[std::size_t(k)])] += rows.values[std::size_t(k)];
-  }
-  return out;
-}
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 const std::vector<std::string> kAllGex(5, "Gene Expression");
 
 TEST(TenxHdf5, ReadsCellRanger3Layout) {
@@ -124,9 +101,9 @@ TEST(TenxHdf5, ReadsCellRanger3Layout) {
   ASSERT_NE(m.var().find("feature_types"), nullptr);
   ASSERT_NE(m.var().find("genome"), nullptr);
   EXPECT_EQ(m.var().find("genome")->strings[0], "GRCh38");
-  EXPECT_EQ(dense(m, 100), kCells);
-  EXPECT_EQ(dense(m, 1), kCells);
-  EXPECT_EQ(dense(m, 3), kCells);
+  EXPECT_EQ(read_dense(m, 100), kCells);
+  EXPECT_EQ(read_dense(m, 1), kCells);
+  EXPECT_EQ(read_dense(m, 3), kCells);
   SparseRows rows;
   m.read_rows(1, 2, rows);  // an empty cell
   EXPECT_EQ(rows.nnz(), 0);
@@ -147,7 +124,7 @@ TEST(TenxHdf5, ReadsCellRanger2Layout) {
   EXPECT_EQ(m.var().index[4], "PPBP");
   EXPECT_EQ(m.var().find("gene_ids")->strings[1], "ENSG02");
   EXPECT_EQ(m.var().find("feature_types"), nullptr);
-  EXPECT_EQ(dense(m, 2), kCells);
+  EXPECT_EQ(read_dense(m, 2), kCells);
 }
 
 TEST(TenxHdf5, KeepsOnlyGeneExpressionFeatures) {
@@ -157,7 +134,7 @@ TEST(TenxHdf5, KeepsOnlyGeneExpressionFeatures) {
   TenxHdf5 m(path);
   EXPECT_EQ(m.n_cols(), 3);
   EXPECT_EQ(m.var().index, (std::vector<std::string>{"CD3E", "MS4A1", "NKG7"}));
-  auto d = dense(m, 3);
+  auto d = read_dense(m, 3);
   for (std::size_t c = 0; c < kCells.size(); ++c)
     EXPECT_EQ(d[c], (std::vector<float>{kCells[c][0], kCells[c][2], kCells[c][3]}));
 }

@@ -9,11 +9,15 @@
 #include <fstream>
 #include <random>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "io/tenx_matrix_market.hpp"
 
 namespace c2s {
 namespace {
+
+using testing_support::expect_error;
+using testing_support::read_dense;
 
 namespace fs = std::filesystem;
 
@@ -73,32 +77,6 @@ void write_folder(const fs::path& dir, bool gz, bool shuffle = false) {
   write_file(dir / ("barcodes.tsv" + z), kBarcodes);
 }
 
-std::vector<std::vector<float>> dense(MatrixSource& m, std::int64_t block) {
-  std::vector<std::vector<float>> out(std::size_t(m.n_rows()), std::vector<float>(std::size_t(m.n_cols()), 0));
-  SparseRows rows;
-  for (std::int64_t b = 0; b < m.n_rows(); b += block) {
-    std::int64_t e = std::min(m.n_rows(), b + block);
-    m.read_rows(b, e, rows);
-    EXPECT_EQ(rows.first_row, b);
-    EXPECT_EQ(rows.n_cols, m.n_cols());
-    EXPECT_EQ(rows.n_rows(), e - b);
-    for (std::int64_t r = 0; r < rows.n_rows(); ++r)
-      for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k)
-        out[std::size_t(b + r)][std::size_t(rows.indices[std::size_t(k)])] += rows.values[std::size_t(k)];
-  }
-  return out;
-}
-
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 TEST(TenxMatrixMarket, ReadsPlainV3Folder) {
   auto dir = fresh_dir();
   write_folder(dir, false);
@@ -111,9 +89,9 @@ TEST(TenxMatrixMarket, ReadsPlainV3Folder) {
   EXPECT_EQ(m.var().find("gene_ids")->strings[2], "ENSG03");
   ASSERT_NE(m.var().find("feature_types"), nullptr);
   EXPECT_EQ(m.var().find("feature_types")->strings[0], "Gene Expression");
-  EXPECT_EQ(dense(m, 100), kCells);
-  EXPECT_EQ(dense(m, 1), kCells);
-  EXPECT_EQ(dense(m, 3), kCells);
+  EXPECT_EQ(read_dense(m, 100), kCells);
+  EXPECT_EQ(read_dense(m, 1), kCells);
+  EXPECT_EQ(read_dense(m, 3), kCells);
 }
 
 TEST(TenxMatrixMarket, ReadsGzippedFolderWithUnorderedEntries) {
@@ -122,7 +100,7 @@ TEST(TenxMatrixMarket, ReadsGzippedFolderWithUnorderedEntries) {
   TenxMatrixMarket m(dir.string());
   EXPECT_EQ(m.var().index[1], "CD14");
   EXPECT_EQ(m.obs().index[3], "AACA-1");
-  EXPECT_EQ(dense(m, 2), kCells);
+  EXPECT_EQ(read_dense(m, 2), kCells);
 }
 
 TEST(TenxMatrixMarket, ReadsRealAndPatternFields) {
@@ -130,11 +108,11 @@ TEST(TenxMatrixMarket, ReadsRealAndPatternFields) {
   write_folder(dir, false);
   write_file(dir / "matrix.mtx", mtx_text(true, "real"));
   TenxMatrixMarket real(dir.string());
-  EXPECT_EQ(dense(real, 4), kCells);
+  EXPECT_EQ(read_dense(real, 4), kCells);
 
   write_file(dir / "matrix.mtx", "%%MatrixMarket matrix coordinate pattern general\n5 4 2\n1 1\n5 4\n");
   TenxMatrixMarket pattern(dir.string());
-  auto d = dense(pattern, 4);
+  auto d = read_dense(pattern, 4);
   EXPECT_EQ(d[0][0], 1);
   EXPECT_EQ(d[3][4], 1);
   EXPECT_EQ(d[2][1], 0);
@@ -149,7 +127,7 @@ TEST(TenxMatrixMarket, ReadsCellRanger2GenesFile) {
   EXPECT_EQ(m.var().index[4], "PPBP");
   EXPECT_NE(m.var().find("gene_ids"), nullptr);
   EXPECT_EQ(m.var().find("feature_types"), nullptr);
-  EXPECT_EQ(dense(m, 4), kCells);
+  EXPECT_EQ(read_dense(m, 4), kCells);
 }
 
 TEST(TenxMatrixMarket, MakesGeneNamesUniqueLikeAnndata) {
@@ -171,7 +149,7 @@ TEST(TenxMatrixMarket, KeepsOnlyGeneExpressionFeatures) {
   TenxMatrixMarket m(dir.string());
   EXPECT_EQ(m.n_cols(), 4);
   EXPECT_EQ(m.var().index, (std::vector<std::string>{"CD3E", "MS4A1", "NKG7", "PPBP"}));
-  auto d = dense(m, 4);
+  auto d = read_dense(m, 4);
   for (std::size_t c = 0; c < kCells.size(); ++c)
     EXPECT_EQ(d[c], (std::vector<float>{kCells[c][0], kCells[c][2], kCells[c][3], kCells[c][4]}));
 }
@@ -182,7 +160,7 @@ TEST(TenxMatrixMarket, AcceptsPrefixedMatrixFile) {
   write_file(dir / "GSM1_features.tsv.gz", kFeatures);
   write_file(dir / "GSM1_barcodes.tsv.gz", kBarcodes);
   TenxMatrixMarket m((dir / "GSM1_matrix.mtx.gz").string());
-  EXPECT_EQ(dense(m, 4), kCells);
+  EXPECT_EQ(read_dense(m, 4), kCells);
 }
 
 TEST(TenxMatrixMarket, RejectsBadHeader) {

@@ -1,0 +1,76 @@
+// What tests of every layer share: scratch folders, error expectations, and
+// reading a whole MatrixSource back as a dense table.
+#pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/matrix_source.hpp"
+
+namespace c2s::testing_support {
+
+// A fresh folder for the running test (named after it and the process, so
+// tests run in parallel by CTest never share one), removed afterwards.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix = "c2s") {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string test = info ? std::string(info->test_suite_name()) + "." + info->name() : "global";
+    for (char& c : test)
+      if (c == '/') c = '_';
+    path_ = std::filesystem::path(::testing::TempDir()) / (prefix + "-" + test + "-" + std::to_string(getpid()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  std::size_t entries() const {
+    return std::size_t(std::distance(std::filesystem::directory_iterator(path_), {}));
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Expects f() to throw c2s::Error whose message contains `part`.
+template <class F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing: " << part;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+// The whole matrix read in blocks of `block` rows, checking each block's
+// bookkeeping; duplicate entries add up.
+inline std::vector<std::vector<float>> read_dense(MatrixSource& m, std::int64_t block) {
+  std::vector<std::vector<float>> out(std::size_t(m.n_rows()), std::vector<float>(std::size_t(m.n_cols()), 0));
+  SparseRows rows;
+  for (std::int64_t b = 0; b < m.n_rows(); b += block) {
+    std::int64_t e = std::min(m.n_rows(), b + block);
+    m.read_rows(b, e, rows);
+    EXPECT_EQ(rows.first_row, b);
+    EXPECT_EQ(rows.n_cols, m.n_cols());
+    EXPECT_EQ(rows.n_rows(), e - b);
+    EXPECT_EQ(rows.indices.size(), std::size_t(rows.nnz()));
+    for (std::int64_t r = 0; r < rows.n_rows(); ++r)
+      for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k)
+        out[std::size_t(b + r)][std::size_t(rows.indices[std::size_t(k)])] += rows.values[std::size_t(k)];
+  }
+  return out;
+}
+
+}  // namespace c2s::testing_support
