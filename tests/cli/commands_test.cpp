@@ -130,3 +130,31 @@ TEST(Commands, SimulateAndPipeline) {
 }
 
 }  // namespace c2s
+
+namespace c2s {
+
+TEST(Commands, ConvertOtherInputsAndMatrices) {
+  // Legacy layout, raw matrix, already normalised.
+  nlohmann::json legacy = run_json("convert " + std::string(C2S_SHARED_DIR) +
+                                   "/data/encodings/pbmc68k_reduced_legacy_pre07.h5ad -o " +
+                                   (dir() / "legacy.c2s").string() + " --raw --no-preprocess");
+  EXPECT_EQ(legacy["cells"], 700);
+  EXPECT_EQ(legacy["preprocessing"]["cells_kept"], 700);
+  // A layer of the h5ad.
+  nlohmann::json layer = run_json("convert " + pbmc() + " -o " + (dir() / "layer.c2s").string() +
+                                  " --layer lognorm --no-preprocess");
+  EXPECT_EQ(layer["cells"], 700);
+  // A CSV with genes in rows (3 genes x 4 cells), no filtering.
+  std::string csv = (dir() / "m.csv").string();
+  std::ofstream(csv) << "gene,c1,c2,c3,c4\nCD3E,1,0,2,5\nMS4A1,0,3,0,1\nNKG7,4,4,0,0\n";
+  nlohmann::json c = run_json("convert " + csv + " --genes-in-rows --min-genes 1 --min-cells 1 -o " +
+                              (dir() / "csv.c2s").string());
+  EXPECT_EQ(c["cells"], 4);
+  EXPECT_EQ(c["genes"], 3);
+  EXPECT_EQ(c["entries"], 7);
+  std::string txt = (dir() / "csv.txt").string();
+  run_json("export " + (dir() / "csv.c2s").string() + " -o " + txt);
+  EXPECT_EQ(slurp(txt), "NKG7 CD3E\nNKG7 MS4A1\nCD3E\nCD3E MS4A1\n");
+}
+
+}  // namespace c2s
