@@ -15,7 +15,7 @@ With --scaling 20000,200000 it also converts simulated files of those cell
 counts (same genes, c2s only) to show how c2s's peak memory scales with cells.
 
 Run from the repository root (2.85 GB of disk in --work; the peer needs about
-15 GB of RAM on the 200k file):
+12 GiB of RAM on the 200k file):
     bench/convert_vs_peer.py --json /tmp/c2s-bench/results.json --scaling 20000,200000
 """
 import argparse, datetime, json, os, statistics, subprocess, sys, time
@@ -29,9 +29,11 @@ def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem_kib = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")))
     git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
+    stamp = lambda t: datetime.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
     return dict(nproc=os.cpu_count(), cpu=cpu, mem_gib=round(mem_kib / 2**20, 1),
                 commit=git("rev-parse", "--short", "HEAD"),
-                tree_modified=bool(git("status", "--porcelain", "--untracked-files=no")),
+                src_modified=bool(git("status", "--porcelain", "-uno", "--", "src", "CMakeLists.txt")),
+                c2s_built=stamp(os.path.getmtime(C2S)),
                 date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
 
 
@@ -124,9 +126,13 @@ def bench(name, path, args, peer=True):
     return res
 
 
+def fmt(x, spec, suffix=""):
+    return "-" if x is None else f"{x:{spec}}{suffix}"
+
+
 def markdown(results, scaling, m):
     print(f"Machine: {m['nproc']} cores, {m['cpu']}, {m['mem_gib']} GiB; c2s {m['commit']}"
-          f"{' (modified tree)' if m['tree_modified'] else ''}; {m['date']}\n")
+          f"{' (modified src/)' if m['src_modified'] else ''}, binary built {m['c2s_built']}; {m['date']}\n")
     print("| dataset | cells x genes (kept) | nonzeros | c2s s median (min-max) | peer s | peer/c2s "
           "| c2s peak MiB | peer peak MiB | peer/c2s | counts agree |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -134,20 +140,23 @@ def markdown(results, scaling, m):
         a, b = r["c2s"], r["peer"] or {}
         print(f"| {r['dataset']} | {a['cells']} x {a['genes']} | {a['nonzeros']} "
               f"| {a['wall_median']:.2f} ({a['wall_min']:.2f}-{a['wall_max']:.2f}) "
-              f"| {b.get('wall_median', float('nan')):.2f} | {r.get('speedup', float('nan')):.1f}x "
-              f"| {a['rss_mib_max']:.0f} | {b.get('rss_mib_max', float('nan')):.0f} "
-              f"| {r.get('rss_ratio', float('nan')):.1f}x | {r.get('counts_agree', '-')} |")
-    print("\n| dataset | c2s stages s (median) | peer stages s | c2s slope | peer slope |\n|---|---|---|---|---|")
+              f"| {fmt(b.get('wall_median'), '.2f')} | {fmt(r.get('speedup'), '.1f', 'x')} "
+              f"| {a['rss_mib_max']:.0f} | {fmt(b.get('rss_mib_max'), '.0f')} "
+              f"| {fmt(r.get('rss_ratio'), '.1f', 'x')} | {r.get('counts_agree', '-')} |")
+    print("\n| dataset | c2s stages s (median) | peer stages s | c2s slope | peer slope |")
+    print("|---|---|---|---|---|")
     for r in results:
         st = lambda s: ", ".join(f"{k} {v:.2f}" for k, v in s["stages_median"].items()) if s else "-"
         print(f"| {r['dataset']} | {st(r['c2s'])} | {st(r['peer'])} | {r['c2s']['slope']:.4f} "
-              f"| {r['peer']['slope'] if r['peer'] else float('nan'):.4f} |")
+              f"| {fmt((r['peer'] or {}).get('slope'), '.4f')} |")
     if scaling:
-        print("\n| simulated cells | input GB | store MB | c2s s median | c2s peak MiB |\n|---|---|---|---|---|")
+        print("\n| simulated cells | input GB | store MB | c2s s median | c2s peak MiB (min-max) |")
+        print("|---|---|---|---|---|")
         for r in scaling:
             a = r["c2s"]
             print(f"| {r['dataset']} | {r['input_bytes'] / 1e9:.2f} | {a['store_bytes'] / 1e6:.0f} "
-                  f"| {a['wall_median']:.2f} | {a['rss_mib_max']:.0f} |")
+                  f"| {a['wall_median']:.2f} | {a['rss_mib_max']:.0f} "
+                  f"({min(a['rss_mib']):.0f}-{a['rss_mib_max']:.0f}) |")
 
 
 def main():

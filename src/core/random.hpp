@@ -46,12 +46,39 @@ class Rng {
     return std::uint64_t(m >> 64);
   }
 
+  // Uniform integer in [0, n) for n < 2^32 from half a 64-bit draw
+  // (Lemire's method, exact): twice as many draws per generator step.
+  std::uint32_t below32(std::uint32_t n) {
+    std::uint64_t m = std::uint64_t(next32()) * n;
+    std::uint32_t low = std::uint32_t(m);
+    if (low < n) {
+      const std::uint32_t threshold = std::uint32_t(-n) % n;
+      while (low < threshold) {
+        m = std::uint64_t(next32()) * n;
+        low = std::uint32_t(m);
+      }
+    }
+    return std::uint32_t(m >> 32);
+  }
+
   // Uniform double in [0, 1).
   double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint32_t next32() {
+    if (has_half_) {
+      has_half_ = false;
+      return half_;
+    }
+    std::uint64_t x = next();
+    half_ = std::uint32_t(x >> 32);
+    has_half_ = true;
+    return std::uint32_t(x);
+  }
   std::uint64_t s_[4];
+  std::uint32_t half_ = 0;
+  bool has_half_ = false;
 };
 
 }  // namespace c2s

@@ -68,8 +68,6 @@ DataFrame store_obs(const MatrixSource& source, const PreprocessPlan& plan, cons
   return out;
 }
 
-constexpr std::int64_t kRowsPerTask = 128;
-
 }  // namespace
 
 std::vector<std::string> vocabulary_names(const std::vector<std::string>& var_names, const std::string& context) {
@@ -99,7 +97,50 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   make_index_unique(source_names);
   std::vector<std::string> vocab_all = vocabulary_names(source.var().index, context);
 
-  PreprocessPlan plan = plan_preprocessing(source, options.preprocess);
+  // One pass over the input: the scan that plans the preprocessing ranks each
+  // cell that passes the cell filters as it goes, into `pending`: the
+  // sentences with raw-value runs, in source gene indices. Gene filtering
+  // and normalisation need the whole pass (cell counts per gene, the median
+  // total), so they are applied when the sentences are written. Memory holds
+  // the sentences (4 bytes a gene of a cell), not the matrix.
+  std::vector<std::vector<CellBlock>> pending;
+  const auto& cell_names = source.obs().index;
+  ScanHooks hooks;
+  hooks.begin_block = [&](std::int64_t, std::size_t n_tasks) { pending.emplace_back(n_tasks); };
+  hooks.kept_row = [&](std::size_t task, std::int64_t row, const std::int32_t* indices, const float* values,
+                       std::size_t n) {
+    CellBlock& part = pending.back()[task];
+    thread_local std::vector<std::uint32_t> genes;
+    thread_local std::vector<float> raw, sorted;
+    genes.resize(n);
+    raw.resize(n);
+    std::size_t n_genes = 0;
+    std::uint32_t* g_out = genes.data();
+    float* v_out = raw.data();
+    for (std::size_t e = 0; e < n; ++e) {
+      // Branch-free compaction of the positive entries (explicit zeros are rare).
+      g_out[n_genes] = std::uint32_t(indices[e]);
+      v_out[n_genes] = values[e];
+      n_genes += values[e] > 0;
+    }
+    // Normalisation is monotone within a cell: rank on the raw values.
+    const std::size_t first = part.genes.size();
+    part.genes.resize(first + n_genes);
+    sorted.resize(n_genes);
+    rank_cell(genes.data(), raw.data(), n_genes, options.seed, std::uint64_t(row), part.genes.data() + first,
+              sorted.data());
+    for (std::size_t i = 0; i < n_genes;) {
+      std::size_t j = i + 1;
+      while (j < n_genes && sorted[j] == sorted[i]) ++j;
+      part.run_values.push_back(sorted[i]);
+      part.run_lengths.push_back(std::uint32_t(j - i));
+      i = j;
+    }
+    part.offsets.push_back(std::int64_t(part.genes.size()));
+    part.run_offsets.push_back(std::int64_t(part.run_values.size()));
+    part.names.push_back(cell_names[std::size_t(row)]);
+  };
+  PreprocessPlan plan = plan_preprocessing(source, options.preprocess, hooks);
   result.seconds["scan"] = seconds_since(t0);
   auto t1 = std::chrono::steady_clock::now();
 
@@ -112,8 +153,8 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
                        {"preprocessing", options.preprocess.to_json()},
                        {"preprocessing_result", plan.summary()},
                        {"seed", options.seed},
-                       {"tie_breaking", "per-cell xoshiro256** shuffle keyed by (seed, source row), then stable "
-                                        "sort by decreasing value"},
+                       {"tie_breaking", "random order within equal values, from a xoshiro256** stream keyed by "
+                                        "(seed, source row)"},
                        {"c2s_version", C2S_VERSION},
                        {"created", iso_time_now()}};
   for (auto& [k, v] : options.provenance_extra.items()) header.provenance[k] = v;
@@ -126,79 +167,73 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
                                                          options.fit_seed);
   std::vector<std::uint8_t> in_fit(n_kept, 0);
   for (auto k : fit_cells) in_fit[std::size_t(k)] = 1;
+  const bool genes_dropped = plan.genes_below_min_cells > 0;
 
-  // Kept-cell position of each source row (-1 = dropped).
-  std::vector<std::int64_t> kept_index(std::size_t(source.n_rows()), -1);
-  for (std::size_t k = 0; k < n_kept; ++k) kept_index[std::size_t(plan.kept_cells[k])] = std::int64_t(k);
-
-  const auto& cell_names = source.obs().index;
+  // Finish each part in place (kept gene indices, dropped genes removed from
+  // genes and runs, normalised run values), then write it; a block is
+  // written on another thread while the next one is finished.
   auto& pool = ThreadPool::global();
-  Progress progress("convert", std::uint64_t(source.n_rows()));
-  // Buffers live across blocks (no fresh allocation and page faults per
-  // block), two sets: one being filled while the other is being written.
-  std::vector<CellBlock> part_sets[2];
-  std::vector<RankRuns> point_sets[2];
+  Progress progress("write", std::uint64_t(n_kept));
   std::future<void> writing;
+  std::vector<RankRuns> point_sets[2];
   int set = 0;
-  RowBlockReader reader(source, options.preprocess.block_rows);
-  while (const SparseRows* next = reader.next()) {
-    const SparseRows& rows = *next;
-    const std::int64_t begin = rows.first_row, n = rows.n_rows();
-    std::size_t n_tasks = std::size_t((n + kRowsPerTask - 1) / kRowsPerTask);
-    auto& parts = part_sets[set];
+  std::size_t kept_before = 0;
+  for (auto& parts : pending) {
+    std::vector<std::size_t> part_base(parts.size());
+    for (std::size_t t = 0; t < parts.size(); ++t) {
+      part_base[t] = kept_before;
+      kept_before += parts[t].size();
+    }
     auto& points = point_sets[set];
     set = 1 - set;
-    parts.resize(std::max(parts.size(), n_tasks));
-    points.assign(n_tasks, RankRuns{});
-    pool.parallel_for(n_tasks, [&](std::size_t t) {
-      std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
+    points.assign(parts.size(), RankRuns{});
+    pool.parallel_for(parts.size(), [&](std::size_t t) {
       CellBlock& part = parts[t];
-      part.clear();
-      thread_local std::vector<std::uint32_t> genes;
-      thread_local std::vector<float> raw;
-      for (std::int64_t r = r0; r < r1; ++r) {
-        std::int64_t k = kept_index[std::size_t(begin + r)];
-        if (k < 0) continue;
-        genes.clear();
-        raw.clear();
-        for (std::int64_t e = rows.indptr[r]; e < rows.indptr[r + 1]; ++e) {
-          float v = rows.values[std::size_t(e)];
-          std::int32_t g = plan.gene_position[std::size_t(rows.indices[e])];
-          if (v > 0 && g >= 0) {
-            genes.push_back(std::uint32_t(g));
-            raw.push_back(v);
+      // Positions in the part as built (g, r) and as compacted (g_out,
+      // r_out); offsets are overwritten behind the reading position.
+      std::int64_t g = 0, r = 0, g_out = 0, r_out = 0;
+      for (std::size_t c = 0; c < part.size(); ++c) {
+        const std::size_t k = part_base[t] + c;
+        const std::int64_t first_run = r_out, r_end = part.run_offsets[c + 1];
+        for (; r < r_end; ++r) {
+          std::uint32_t kept = part.run_lengths[std::size_t(r)];
+          if (genes_dropped) {
+            kept = 0;
+            for (std::uint32_t i = 0; i < part.run_lengths[std::size_t(r)]; ++i, ++g) {
+              std::int32_t position = plan.gene_position[part.genes[std::size_t(g)]];
+              if (position >= 0) part.genes[std::size_t(g_out + kept++)] = std::uint32_t(position);
+            }
+          } else {
+            g += kept;  // every gene kept: source and kept indices agree
           }
+          g_out += kept;
+          if (kept == 0) continue;
+          part.run_values[std::size_t(r_out)] = float(plan.normalise(part.run_values[std::size_t(r)], k));
+          part.run_lengths[std::size_t(r_out)] = kept;
+          ++r_out;
         }
-        // Normalisation is monotone within a cell: rank on the raw values,
-        // straight into the part, then normalise once per run of equal values.
-        const std::size_t first = part.genes.size(), n_genes = genes.size();
-        part.genes.resize(first + n_genes);
-        part.values.resize(first + n_genes);
-        float* out = part.values.data() + first;
-        rank_cell(genes.data(), raw.data(), n_genes, options.seed, std::uint64_t(begin + r), part.genes.data() + first,
-                  out);
-        for (std::size_t i = 0; i < n_genes;) {
-          std::size_t j = i + 1;
-          while (j < n_genes && out[j] == out[i]) ++j;
-          std::fill(out + i, out + j, float(plan.normalise(out[i], std::size_t(k))));
-          i = j;
-        }
-        if (in_fit[std::size_t(k)]) points[t].add_cell(out, n_genes);
-        part.offsets.push_back(std::int64_t(part.genes.size()));
-        part.names.push_back(cell_names[std::size_t(begin + r)]);
+        part.offsets[c + 1] = g_out;
+        part.run_offsets[c + 1] = r_out;
+        if (in_fit[k])
+          points[t].add_cell(part.run_values.data() + first_run, part.run_lengths.data() + first_run,
+                             std::size_t(r_out - first_run));
       }
+      part.genes.resize(std::size_t(g_out));
+      part.run_values.resize(std::size_t(r_out));
+      part.run_lengths.resize(std::size_t(r_out));
     });
-    // Written on another thread while the next block is ranked.
     if (writing.valid()) writing.get();
-    writing = std::async(std::launch::async, [&, n_tasks] {
-      for (std::size_t t = 0; t < n_tasks; ++t) {
+    writing = std::async(std::launch::async, [&] {
+      for (std::size_t t = 0; t < parts.size(); ++t) {
         writer.append(parts[t]);
         result.fit_points.append(points[t]);
+        progress.advance(parts[t].size());
+        CellBlock().genes.swap(parts[t].genes);  // release the block's memory once written
       }
     });
-    progress.advance(std::uint64_t(n));
   }
   if (writing.valid()) writing.get();
+  if (kept_before != n_kept) throw Error(context, "internal error: cells ranked differ from cells kept");
   progress.finish();
   result.seconds["convert"] = seconds_since(t1);
 

@@ -54,6 +54,18 @@ void RankRuns::add_cell(const float* v, std::size_t n) {
   ++cells;
 }
 
+void RankRuns::add_cell(const float* run_values, const std::uint32_t* run_lengths, std::size_t n_runs) {
+  std::uint32_t rank = 0;
+  for (std::size_t k = 0; k < n_runs; ++k) {
+    values.push_back(run_values[k]);
+    first_rank.push_back(rank);
+    length.push_back(run_lengths[k]);
+    rank += run_lengths[k];
+  }
+  points += rank;
+  ++cells;
+}
+
 void RankRuns::append(const RankRuns& o) {
   values.insert(values.end(), o.values.begin(), o.values.end());
   first_rank.insert(first_rank.end(), o.first_rank.begin(), o.first_rank.end());

@@ -33,6 +33,8 @@ struct RankRuns {
   std::vector<std::uint32_t> first_rank, length;
   std::int64_t cells = 0, points = 0;
 
+  // Adds one cell given as runs (value, length), in rank order.
+  void add_cell(const float* run_values, const std::uint32_t* run_lengths, std::size_t n_runs);
   // Adds one cell's values, sorted non-increasing (rank = position).
   void add_cell(const float* sorted_values, std::size_t n);
   void append(const RankRuns& other);

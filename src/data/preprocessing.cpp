@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -50,7 +51,42 @@ namespace {
 struct RowScan {
   std::int32_t positives = 0;
   double total = 0, mito = 0;
+  bool invalid = false;  // a NaN, infinite or negative value
 };
+
+// One cell's sums, branch-free with two independent accumulators: a single
+// running double sum is a chain of dependent additions. (Counts are
+// integers, so the sums are exact in any order.)
+RowScan scan_row(const float* v, const std::int32_t* g, std::size_t n, const std::uint8_t* is_mito, bool& integer) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  double t0 = 0, t1 = 0, m0 = 0, m1 = 0;
+  std::int32_t p0 = 0, p1 = 0;
+  bool invalid = false, fractional = false;
+  auto one = [&](float x, std::int32_t gene, double& t, double& m, std::int32_t& p) {
+    invalid |= !(x >= 0) | (x == kInf);
+    p += x > 0;
+    t += x;
+    m += is_mito[gene] ? x : 0.0f;
+    // floor() is a libm call without SSE4.1; a truncating cast is not.
+    fractional |= (x < 16777216.f) & (float(std::int32_t(x)) != x);
+  };
+  std::size_t e = 0;
+  for (; e + 1 < n; e += 2) {
+    one(v[e], g[e], t0, m0, p0);
+    one(v[e + 1], g[e + 1], t1, m1, p1);
+  }
+  if (e < n) one(v[e], g[e], t0, m0, p0);
+  if (fractional) integer = false;
+  RowScan s;
+  s.positives = p0 + p1;
+  s.total = t0 + t1;
+  s.mito = m0 + m1;
+  s.invalid = invalid;
+  return s;
+}
+
+[[noreturn]] void report_invalid_row(const MatrixSource& source, std::int64_t row, const float* v,
+                                     const std::int32_t* g, std::size_t n);
 
 std::string cell_context(const MatrixSource& source, std::int64_t row) {
   const auto& names = source.obs().index;
@@ -58,13 +94,28 @@ std::string cell_context(const MatrixSource& source, std::int64_t row) {
   return fmt::format("{}: cell {} ('{}')", source.description(), row, name);
 }
 
+void report_invalid_row(const MatrixSource& source, std::int64_t row, const float* v, const std::int32_t* g,
+                        std::size_t n) {
+  for (std::size_t e = 0; e < n; ++e) {
+    if (!std::isfinite(v[e]))
+      throw Error(cell_context(source, row), fmt::format("X holds {} (gene '{}'); expression must be finite", v[e],
+                                                         source.var().index[std::size_t(g[e])]));
+    if (v[e] < 0)
+      throw Error(cell_context(source, row),
+                  fmt::format("X holds a negative value ({}) for gene '{}': these are not counts (scaled or centred "
+                              "data?); give raw counts (--raw or --layer) to convert",
+                              v[e], source.var().index[std::size_t(g[e])]));
+  }
+  throw Error(cell_context(source, row), "invalid value");
+}
+
 // Rows per task: per-task partial sums are combined in task order, the same
 // whatever the thread count.
-constexpr std::int64_t kRowsPerTask = 256;
+constexpr std::int64_t kRowsPerTask = 64;
 
 }  // namespace
 
-PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options) {
+PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options, const ScanHooks& hooks) {
   if (options.min_genes < 0 || options.min_cells < 0) throw UsageError("--min-genes and --min-cells must be >= 0");
   if (options.enabled && (!(options.log_base > 0) || options.log_base == 1))
     throw UsageError("--log-base must be positive and not 1");
@@ -116,6 +167,7 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
     task_gene_cells.resize(n_tasks);
     task_rare.resize(n_tasks);
     task_integer.assign(n_tasks, 1);
+    if (hooks.begin_block) hooks.begin_block(begin, n_tasks);
     pool.parallel_for(n_tasks, [&](std::size_t t) {
       std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
       auto& local = task_gene_cells[t];
@@ -123,25 +175,13 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
       task_rare[t].clear();
       bool integer = true;
       for (std::int64_t r = r0; r < r1; ++r) {
-        RowScan s;
-        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
-          float v = block.values[std::size_t(e)];
-          if (!std::isfinite(v))
-            throw Error(cell_context(source, begin + r), fmt::format("X holds {} (gene '{}'); expression must be finite",
-                                                                     v, source.var().index[block.indices[e]]));
-          if (v < 0)
-            throw Error(cell_context(source, begin + r),
-                        fmt::format("X holds a negative value ({}) for gene '{}': these are not counts (scaled or "
-                                    "centred data?); give raw counts (--raw or --layer) to convert",
-                                    v, source.var().index[block.indices[e]]));
-          if (v > 0) {
-            ++s.positives;
-            s.total += v;
-            if (is_mito[std::size_t(block.indices[e])]) s.mito += v;
-            // floor() is a libm call without SSE4.1; a truncating cast is not.
-            integer = integer && (v >= 16777216.f || float(std::int32_t(v)) == v);
-          }
-        }
+        const std::int64_t e0 = block.indptr[r], e1 = block.indptr[r + 1];
+        const float* values = block.values.data() + e0;
+        const std::int32_t* genes = block.indices.data() + e0;
+        const std::size_t n_entries = std::size_t(e1 - e0);
+        RowScan s = scan_row(values, genes, n_entries, is_mito.data(), integer);
+        if (s.invalid) report_invalid_row(source, begin + r, block.values.data() + e0, block.indices.data() + e0,
+                                          std::size_t(e1 - e0));
         rows[std::size_t(begin + r)] = s;
         bool keep = !options.enabled || s.positives >= options.min_genes;
         if (keep && options.enabled && options.max_pct_mito && s.total > 0 &&
@@ -149,13 +189,17 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
           keep = false;
         keep_row[std::size_t(begin + r)] = keep;
         if (!keep) continue;
-        for (std::int64_t e = block.indptr[r]; e < block.indptr[r + 1]; ++e) {
-          float v = block.values[std::size_t(e)];
-          if (!(v > 0)) continue;
-          std::int32_t g = block.indices[e];
-          if (++local[std::size_t(g)] < options.min_cells && !safe[std::size_t(g)])
-            task_rare[t].push_back({g, begin + r, v});
+        // Raw pointers: through vectors the compiler reloads their data
+        // pointers on every entry (the stores might alias them).
+        std::int32_t* cells_of_gene = local.data();
+        const std::uint8_t* gene_safe = safe.data();
+        const std::int64_t min_cells = options.min_cells;
+        for (std::size_t e = 0; e < n_entries; ++e) {
+          if (!(values[e] > 0)) continue;
+          const std::int32_t g = genes[e];
+          if (++cells_of_gene[g] < min_cells && !gene_safe[g]) task_rare[t].push_back({g, begin + r, values[e]});
         }
+        if (hooks.kept_row) hooks.kept_row(t, begin + r, genes, values, n_entries);
       }
       task_integer[t] = integer;
     });

@@ -3,6 +3,7 @@
 // normalize_total (median target) and log1p with a base.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,9 +54,22 @@ struct PreprocessPlan {
   nlohmann::json summary() const;
 };
 
+// What a caller may do with the cells while the scan reads them (so that a
+// conversion needs one pass over the input). Blocks of rows are split into
+// tasks run on the thread pool; begin_block is called before a block's tasks
+// (in block order, on the calling thread), kept_row for every cell that
+// passes the cell filters (on a worker thread, with its task number), the
+// rows of a task in order.
+struct ScanHooks {
+  std::function<void(std::int64_t first_row, std::size_t n_tasks)> begin_block;
+  std::function<void(std::size_t task, std::int64_t row, const std::int32_t* genes, const float* values,
+                     std::size_t n)>
+      kept_row;
+};
+
 // Reads the matrix once, checks that its
 // values are usable (NaN, Inf, negative counts are one-line errors naming the
 // cell), and decides which cells and genes stay and how they are scaled.
-PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options);
+PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions& options, const ScanHooks& hooks = {});
 
 }  // namespace c2s

@@ -15,7 +15,7 @@ namespace {
 constexpr std::uint32_t kBuckets = 256;
 
 void shuffle_range(std::uint32_t* genes, std::size_t n, Rng& rng) {
-  for (std::size_t i = n; i > 1; --i) std::swap(genes[i - 1], genes[rng.below(i)]);
+  for (std::size_t i = n; i > 1; --i) std::swap(genes[i - 1], genes[rng.below32(std::uint32_t(i))]);
 }
 
 // Sorts (value desc, random tie key) with 64-bit keys: value bits above, the
@@ -28,7 +28,7 @@ void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, R
   thread_local std::vector<std::uint32_t> perm;
   perm.resize(n);
   for (std::size_t i = 0; i < n; ++i) perm[i] = std::uint32_t(i);
-  for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+  for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below32(std::uint32_t(i))]);
   keys.resize(n);
   for (std::size_t p = 0; p < n; ++p) {
     std::uint32_t src = perm[p];
@@ -55,41 +55,46 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
   Rng rng(seed, cell_index);
 
   // Counts: small integers go to buckets, the rest (few: the top genes) are
-  // sorted; any non-integer value sends the whole cell to the sort.
-  std::uint32_t count[kBuckets] = {};
+  // sorted; any non-integer value sends the whole cell to the sort. Entries
+  // are dealt to four lanes (i mod 4), each with its own counters and its
+  // own slice of every bucket: one counter per bucket made each entry wait
+  // for the previous one (most entries are 1s).
+  constexpr std::size_t kLanes = 4;
+  std::uint32_t count[kLanes][kBuckets] = {};
   std::size_t large = 0;
-  bool integers = true;
   for (std::size_t i = 0; i < n; ++i) {
     float v = values[i];
     auto iv = std::uint32_t(v);
-    if (float(iv) != v) {
-      integers = false;
-      break;
+    if (float(iv) != v || v >= 4294967296.f) {
+      std::memcpy(g2, genes, n * sizeof(std::uint32_t));
+      std::memcpy(v2, values, n * sizeof(float));
+      sort_with_random_ties(g2, v2, n, rng);
+      return;
     }
     if (iv < kBuckets) {
-      ++count[iv];
+      ++count[i % kLanes][iv];
     } else {
       ++large;
     }
   }
-  if (!integers) {
-    std::memcpy(g2, genes, n * sizeof(std::uint32_t));
-    std::memcpy(v2, values, n * sizeof(float));
-    sort_with_random_ties(g2, v2, n, rng);
-    return;
-  }
-  // Start of each bucket, descending values, after the large entries.
-  std::uint32_t start[kBuckets];
+  // Start of each lane's slice of each bucket, descending values, after the
+  // large entries.
+  std::uint32_t start[kLanes][kBuckets];
+  std::uint32_t bucket_size[kBuckets];
   std::size_t pos = large;
   for (std::size_t b = kBuckets; b-- > 0;) {
-    start[b] = std::uint32_t(pos);
-    pos += count[b];
+    std::size_t first = pos;
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      start[l][b] = std::uint32_t(pos);
+      pos += count[l][b];
+    }
+    bucket_size[b] = std::uint32_t(pos - first);
   }
   std::size_t next_large = 0;
   for (std::size_t i = 0; i < n; ++i) {
     float v = values[i];
     auto iv = std::uint32_t(v);
-    std::size_t at = iv < kBuckets ? start[iv]++ : next_large++;
+    std::size_t at = iv < kBuckets ? start[i % kLanes][iv]++ : next_large++;
     g2[at] = genes[i];
     v2[at] = v;
   }
@@ -98,7 +103,7 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
   std::size_t b_end = large;
   for (std::size_t b = kBuckets; b-- > 0;) {
     std::size_t b_begin = b_end;
-    b_end += count[b];
+    b_end += bucket_size[b];
     if (b_end - b_begin > 1) shuffle_range(g2 + b_begin, b_end - b_begin, rng);
   }
 }

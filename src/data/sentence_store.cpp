@@ -41,7 +41,7 @@ struct SentenceStoreWriter::Impl {
   bool has_obs = false;
   std::optional<InverseModel> model;
   std::int64_t entries = 0, runs = 0;
-  std::vector<std::uint16_t> narrow_genes;
+  BlockVector<std::uint16_t> narrow_genes;
 
   Impl(const std::string& path, StoreHeader h) : output(path), header(std::move(h)) {
     file = h5::create_file(output.temp_path().string());
@@ -67,41 +67,48 @@ SentenceStoreWriter::~SentenceStoreWriter() = default;
 
 void SentenceStoreWriter::append(const CellBlock& block) {
   auto& m = *impl_;
-  if (block.names.size() != block.size()) throw Error(m.output.target().string(), "cell block without names");
-  std::vector<std::int64_t> offs(block.size());
-  for (std::size_t i = 0; i < block.size(); ++i) offs[i] = m.entries + block.offsets[i + 1];
-  const auto n_genes = std::uint32_t(m.header.genes.size());
-  for (auto g : block.genes)
-    if (g >= n_genes) throw Error(m.output.target().string(), fmt::format("gene index {} out of range", g));
-  std::vector<std::int64_t> run_offs(block.size());
-  std::vector<float> run_values;
-  std::vector<std::uint32_t> run_lengths;
-  for (std::size_t c = 0; c < block.size(); ++c) {
-    for (std::int64_t e = block.offsets[c]; e < block.offsets[c + 1];) {
-      std::int64_t f = e + 1;
-      while (f < block.offsets[c + 1] && block.values[std::size_t(f)] == block.values[std::size_t(e)]) ++f;
-      if (f < block.offsets[c + 1] && block.values[std::size_t(f)] > block.values[std::size_t(e)])
-        throw Error(m.output.target().string(), "cell values are not sorted");
-      run_values.push_back(block.values[std::size_t(e)]);
-      run_lengths.push_back(std::uint32_t(f - e));
-      e = f;
+  const std::string& target = m.output.target().string();
+  const std::size_t n = block.size();
+  if (block.names.size() != n || block.run_offsets.size() != n + 1 ||
+      block.genes.size() != std::size_t(block.offsets.back()) ||
+      block.run_values.size() != std::size_t(block.run_offsets.back()) ||
+      block.run_lengths.size() != block.run_values.size())
+    throw Error(target, "malformed cell block");
+  for (std::size_t c = 0; c < n; ++c) {
+    std::int64_t covered = 0;
+    for (std::int64_t r = block.run_offsets[c]; r < block.run_offsets[c + 1]; ++r) {
+      covered += block.run_lengths[std::size_t(r)];
+      if (r > block.run_offsets[c] && !(block.run_values[std::size_t(r)] <= block.run_values[std::size_t(r - 1)]))
+        throw Error(target, "values of cell '" + block.names[c] + "' increase along its sentence");
     }
-    run_offs[c] = m.runs + std::int64_t(run_values.size());
+    if (covered != block.offsets[c + 1] - block.offsets[c])
+      throw Error(target, "value runs of cell '" + block.names[c] + "' do not cover its genes");
   }
-  m.offsets->append(offs.data(), std::int64_t(offs.size()));
-  if (m.header.genes.size() <= 65536) {
-    // Narrowed here rather than by HDF5's conversion, which runs under the
-    // library's global lock.
+  // Gene indices checked and, for vocabularies up to 65536 genes, narrowed
+  // here in one pass rather than by HDF5's conversion, which runs under the
+  // library's global lock.
+  const auto n_genes = std::uint32_t(m.header.genes.size());
+  std::uint32_t largest = 0;
+  for (auto g : block.genes) largest = std::max(largest, g);
+  if (!block.genes.empty() && largest >= n_genes)
+    throw Error(target, fmt::format("gene index {} out of range ({} genes)", largest, n_genes));
+  if (n_genes <= 65536) {
     m.narrow_genes.assign(block.genes.begin(), block.genes.end());
     m.genes->append(m.narrow_genes.data(), std::int64_t(m.narrow_genes.size()));
   } else {
     m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
   }
-  m.run_offsets->append(run_offs.data(), std::int64_t(run_offs.size()));
-  m.run_values->append(run_values.data(), std::int64_t(run_values.size()));
-  m.run_lengths->append(run_lengths.data(), std::int64_t(run_lengths.size()));
-  m.runs += std::int64_t(run_values.size());
+  std::vector<std::int64_t> offs(n), run_offs(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    offs[i] = m.entries + block.offsets[i + 1];
+    run_offs[i] = m.runs + block.run_offsets[i + 1];
+  }
+  m.offsets->append(offs.data(), std::int64_t(n));
+  m.run_offsets->append(run_offs.data(), std::int64_t(n));
+  m.run_values->append(block.run_values.data(), std::int64_t(block.run_values.size()));
+  m.run_lengths->append(block.run_lengths.data(), std::int64_t(block.run_lengths.size()));
   m.entries += block.offsets.back();
+  m.runs += block.run_offsets.back();
   m.names.insert(m.names.end(), block.names.begin(), block.names.end());
 }
 
@@ -221,13 +228,15 @@ void SentenceStore::read(std::int64_t begin, std::int64_t end, CellBlock& out) c
   out.genes.resize(std::size_t(count));
   h5::read_1d(m.genes_ds, H5T_NATIVE_UINT32, base, count, out.genes.data());
   std::int64_t run_base = m.run_offsets[std::size_t(begin)], n_runs = m.run_offsets[std::size_t(end)] - run_base;
-  std::vector<float> run_values(std::size_t(n_runs > 0 ? n_runs : 0));
-  std::vector<std::uint32_t> run_lengths(run_values.size());
-  h5::read_1d(m.run_values_ds, H5T_NATIVE_FLOAT, run_base, n_runs, run_values.data());
-  h5::read_1d(m.run_lengths_ds, H5T_NATIVE_UINT32, run_base, n_runs, run_lengths.data());
+  for (std::int64_t i = begin; i < end; ++i) out.run_offsets.push_back(m.run_offsets[std::size_t(i + 1)] - run_base);
+  out.run_values.resize(std::size_t(n_runs));
+  out.run_lengths.resize(std::size_t(n_runs));
+  h5::read_1d(m.run_values_ds, H5T_NATIVE_FLOAT, run_base, n_runs, out.run_values.data());
+  h5::read_1d(m.run_lengths_ds, H5T_NATIVE_UINT32, run_base, n_runs, out.run_lengths.data());
   out.values.clear();
   out.values.reserve(std::size_t(count));
-  for (std::size_t r = 0; r < run_values.size(); ++r) out.values.insert(out.values.end(), run_lengths[r], run_values[r]);
+  for (std::size_t r = 0; r < out.run_values.size(); ++r)
+    out.values.insert(out.values.end(), out.run_lengths[r], out.run_values[r]);
   if (std::int64_t(out.values.size()) != count) throw Error(m.path, "value runs do not cover the cells (corrupt store)");
   out.names.assign(m.names.begin() + begin, m.names.begin() + end);
   const auto n_genes = std::uint32_t(m.header.genes.size());
@@ -242,7 +251,10 @@ void SentenceStore::read_cells(const std::vector<std::int64_t>& cells, CellBlock
     read(c, c + 1, one);
     out.genes.insert(out.genes.end(), one.genes.begin(), one.genes.end());
     out.values.insert(out.values.end(), one.values.begin(), one.values.end());
+    out.run_values.insert(out.run_values.end(), one.run_values.begin(), one.run_values.end());
+    out.run_lengths.insert(out.run_lengths.end(), one.run_lengths.begin(), one.run_lengths.end());
     out.offsets.push_back(std::int64_t(out.genes.size()));
+    out.run_offsets.push_back(std::int64_t(out.run_values.size()));
     out.names.push_back(one.names[0]);
   }
 }
@@ -312,7 +324,8 @@ RankRuns store_rank_runs(const SentenceStore& store, const std::vector<std::int6
     while (j < cells.size() && cells[j] == cells[j - 1] + 1 && j - i < 4096) ++j;
     store.read(cells[i], cells[j - 1] + 1, block);
     for (std::size_t c = 0; c < block.size(); ++c)
-      runs.add_cell(block.values.data() + block.offsets[c], std::size_t(block.offsets[c + 1] - block.offsets[c]));
+      runs.add_cell(block.run_values.data() + block.run_offsets[c], block.run_lengths.data() + block.run_offsets[c],
+                    std::size_t(block.run_offsets[c + 1] - block.run_offsets[c]));
     i = j;
   }
   return runs;

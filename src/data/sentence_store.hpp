@@ -18,10 +18,17 @@
 namespace c2s {
 
 // Consecutive cells of a store: cell i's genes are
-// genes[offsets[i] .. offsets[i+1]), most expressed first.
+// genes[offsets[i] .. offsets[i+1]), most expressed first. Their normalised
+// values are non-increasing and repeat, so they are held as runs: cell i's
+// runs are run_values/run_lengths[run_offsets[i] .. run_offsets[i+1]), each
+// value shared by `length` consecutive genes. Writers take the runs; the
+// store's reader also fills `values`, the runs expanded to one per gene.
 struct CellBlock {
   std::vector<std::int64_t> offsets{0};
   BlockVector<std::uint32_t> genes;  // resized then filled: no zero-filling
+  std::vector<std::int64_t> run_offsets{0};
+  BlockVector<float> run_values;
+  BlockVector<std::uint32_t> run_lengths;
   BlockVector<float> values;
   std::vector<std::string> names;
 
@@ -29,6 +36,9 @@ struct CellBlock {
   void clear() {
     offsets.assign(1, 0);
     genes.clear();
+    run_offsets.assign(1, 0);
+    run_values.clear();
+    run_lengths.clear();
     values.clear();
     names.clear();
   }

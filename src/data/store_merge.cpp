@@ -124,7 +124,8 @@ nlohmann::json merge_stores(const std::vector<std::string>& inputs, const std::s
       for (auto& g : block.genes) g = remap[k][g];
       for (std::size_t i = 0; i < block.size(); ++i, ++global) {
         if (in_fit[std::size_t(global)])
-          points.add_cell(block.values.data() + block.offsets[i], std::size_t(block.offsets[i + 1] - block.offsets[i]));
+          points.add_cell(block.run_values.data() + block.run_offsets[i], block.run_lengths.data() + block.run_offsets[i],
+                          std::size_t(block.run_offsets[i + 1] - block.run_offsets[i]));
       }
       writer.append(block);
       progress.advance(std::uint64_t(end - begin));

@@ -479,6 +479,10 @@ void AnnDataReader::Impl::open_sparse(hid_t group, bool csr, const std::vector<s
 void AnnDataReader::Impl::check_indices(const std::int32_t* idx, const std::int64_t* offsets, std::int64_t n_major,
                                         std::int64_t first_major, std::int64_t limit) const {
   std::int64_t n = offsets[n_major];
+  // A branch-free maximum (vectorised) first; the search only on failure.
+  std::uint32_t largest = 0;
+  for (std::int64_t k = 0; k < n; ++k) largest = std::max(largest, std::uint32_t(idx[k]));
+  if (n == 0 || largest < std::uint64_t(limit)) return;
   for (std::int64_t k = 0; k < n; ++k) {
     if (std::uint32_t(idx[k]) < std::uint64_t(limit)) continue;
     // Off the fast path: find which row holds the bad entry, for the message.

@@ -2,7 +2,8 @@
 """Independent check of exported cell sentences (numpy/scipy/anndata, no c2s
 code): every sentence must list exactly the cell's nonzero genes after
 scanpy-style filtering and median normalisation, in non-increasing order of
-the normalised value. Usage: check_sentences.py IN.h5ad SENTENCES.jsonl
+the normalised value; with a store, its stored values must equal the
+normalised values. Usage: check_sentences.py IN.h5ad SENTENCES.jsonl [STORE]
 Exits non-zero with a message on the first mismatch."""
 import json
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 from scipy import sparse
 
 src, jsonl = sys.argv[1], sys.argv[2]
+store = sys.argv[3] if len(sys.argv) > 3 else None
 a = anndata.read_h5ad(src)
 X = sparse.csr_matrix(a.X, dtype=np.float64)
 X.eliminate_zeros()
@@ -44,4 +46,15 @@ for i, row in enumerate(rows):
     seq = np.array([value_of[w] for w in words])
     if np.any(np.diff(seq) > 1e-12 * np.maximum(1, seq[1:])):
         sys.exit(f"cell {cells[i]}: values increase along the sentence")
+if store:
+    import h5py
+    f = h5py.File(store, "r")
+    off, roff = f["cells/offsets"][:], f["cells/run_offsets"][:]
+    stored = np.repeat(f["cells/run_values"][:], f["cells/run_lengths"][:])
+    for i, row in enumerate(rows):
+        value_of = dict(zip(genes[X.indices[X.indptr[i]:X.indptr[i + 1]]], X.data[X.indptr[i]:X.indptr[i + 1]]))
+        expected = np.array([value_of[w] for w in row["cell_sentence"].split(" ")])
+        got = stored[off[i]:off[i + 1]]
+        if not np.allclose(got, expected, rtol=1e-6, atol=1e-6):
+            sys.exit(f"cell {cells[i]}: stored values differ from the normalised values")
 print(f"ok: {len(rows)} sentences checked")
