@@ -94,7 +94,7 @@ def summary(runs):
     if not runs:
         return None
     walls = [r["wall"] for r in runs]
-    order = ["scan", "convert", "inverse_fit", "read", "preprocess", "sentences", "fit", "total"]
+    order = ["read_and_rank", "write", "inverse_fit", "read", "preprocess", "sentences", "fit", "total"]
     keys = sorted(runs[0]["stages"], key=lambda k: order.index(k) if k in order else len(order))
     stages = {k: statistics.median(r["stages"][k] for r in runs) for k in keys}
     s = dict(wall=walls, wall_median=statistics.median(walls), wall_min=min(walls), wall_max=max(walls),

@@ -111,7 +111,7 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
                        std::size_t n) {
     CellBlock& part = pending.back()[task];
     thread_local std::vector<std::uint32_t> genes;
-    thread_local std::vector<float> raw, sorted;
+    thread_local std::vector<float> raw;
     genes.resize(n);
     raw.resize(n);
     std::size_t n_genes = 0;
@@ -126,22 +126,14 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
     // Normalisation is monotone within a cell: rank on the raw values.
     const std::size_t first = part.genes.size();
     part.genes.resize(first + n_genes);
-    sorted.resize(n_genes);
     rank_cell(genes.data(), raw.data(), n_genes, options.seed, std::uint64_t(row), part.genes.data() + first,
-              sorted.data());
-    for (std::size_t i = 0; i < n_genes;) {
-      std::size_t j = i + 1;
-      while (j < n_genes && sorted[j] == sorted[i]) ++j;
-      part.run_values.push_back(sorted[i]);
-      part.run_lengths.push_back(std::uint32_t(j - i));
-      i = j;
-    }
+              part.run_values, part.run_lengths);
     part.offsets.push_back(std::int64_t(part.genes.size()));
     part.run_offsets.push_back(std::int64_t(part.run_values.size()));
     part.names.push_back(cell_names[std::size_t(row)]);
   };
   PreprocessPlan plan = plan_preprocessing(source, options.preprocess, hooks);
-  result.seconds["scan"] = seconds_since(t0);
+  result.seconds["read_and_rank"] = seconds_since(t0);
   auto t1 = std::chrono::steady_clock::now();
 
   for (auto g : plan.kept_genes) {
@@ -235,7 +227,7 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   if (writing.valid()) writing.get();
   if (kept_before != n_kept) throw Error(context, "internal error: cells ranked differ from cells kept");
   progress.finish();
-  result.seconds["convert"] = seconds_since(t1);
+  result.seconds["write"] = seconds_since(t1);
 
   auto t2 = std::chrono::steady_clock::now();
   result.model = fit_inverse_model(result.fit_points);

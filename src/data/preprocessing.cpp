@@ -153,7 +153,7 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
   std::vector<RareEntry> rare;
   std::vector<std::uint8_t> safe(std::size_t(n_cols), options.enabled ? 0 : 1);
   auto& pool = ThreadPool::global();
-  Progress progress("scan", std::uint64_t(n_rows));
+  Progress progress("read", std::uint64_t(n_rows));
   bool integer_valued = true;
   std::vector<std::vector<std::int32_t>> task_gene_cells;
   std::vector<std::vector<RareEntry>> task_rare;

@@ -47,12 +47,26 @@ void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, R
   std::memcpy(values, v2.data(), n * sizeof(float));
 }
 
+// Appends the runs of equal values of sorted values[0, n).
+void append_runs(const float* values, std::size_t n, BlockVector<float>& run_values,
+                 BlockVector<std::uint32_t>& run_lengths) {
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && values[j] == values[i]) ++j;
+    run_values.push_back(values[i]);
+    run_lengths.push_back(std::uint32_t(j - i));
+    i = j;
+  }
+}
+
 }  // namespace
 
 void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, std::uint64_t seed,
-               std::uint64_t cell_index, std::uint32_t* g2, float* v2) {
+               std::uint64_t cell_index, std::uint32_t* g2, BlockVector<float>& run_values,
+               BlockVector<std::uint32_t>& run_lengths) {
   if (n == 0) return;
   Rng rng(seed, cell_index);
+  thread_local std::vector<float> large_values;
 
   // Counts: small integers go to buckets, the rest (few: the top genes) are
   // sorted; any non-integer value sends the whole cell to the sort. Entries
@@ -66,9 +80,10 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
     float v = values[i];
     auto iv = std::uint32_t(v);
     if (float(iv) != v || v >= 4294967296.f) {
+      large_values.assign(values, values + n);
       std::memcpy(g2, genes, n * sizeof(std::uint32_t));
-      std::memcpy(v2, values, n * sizeof(float));
-      sort_with_random_ties(g2, v2, n, rng);
+      sort_with_random_ties(g2, large_values.data(), n, rng);
+      append_runs(large_values.data(), n, run_values, run_lengths);
       return;
     }
     if (iv < kBuckets) {
@@ -90,21 +105,29 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
     }
     bucket_size[b] = std::uint32_t(pos - first);
   }
+  large_values.resize(large);
   std::size_t next_large = 0;
   for (std::size_t i = 0; i < n; ++i) {
     float v = values[i];
     auto iv = std::uint32_t(v);
-    std::size_t at = iv < kBuckets ? start[i % kLanes][iv]++ : next_large++;
-    g2[at] = genes[i];
-    v2[at] = v;
+    if (iv < kBuckets) {
+      g2[start[i % kLanes][iv]++] = genes[i];
+    } else {
+      large_values[next_large] = v;
+      g2[next_large++] = genes[i];
+    }
   }
-  if (large > 1) sort_with_random_ties(g2, v2, large, rng);
-  // Ties within a bucket in a uniformly random order.
+  if (large > 1) sort_with_random_ties(g2, large_values.data(), large, rng);
+  append_runs(large_values.data(), large, run_values, run_lengths);
+  // Ties within a bucket in a uniformly random order; each bucket is a run.
   std::size_t b_end = large;
   for (std::size_t b = kBuckets; b-- > 0;) {
     std::size_t b_begin = b_end;
     b_end += bucket_size[b];
+    if (b_end == b_begin) continue;
     if (b_end - b_begin > 1) shuffle_range(g2 + b_begin, b_end - b_begin, rng);
+    run_values.push_back(float(b));
+    run_lengths.push_back(std::uint32_t(b_end - b_begin));
   }
 }
 
@@ -112,10 +135,12 @@ void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, st
                std::uint64_t cell_index) {
   const std::size_t n = genes.size();
   std::vector<std::uint32_t> g(n);
-  std::vector<float> v(n);
-  rank_cell(genes.data(), values.data(), n, seed, cell_index, g.data(), v.data());
+  BlockVector<float> run_values;
+  BlockVector<std::uint32_t> run_lengths;
+  rank_cell(genes.data(), values.data(), n, seed, cell_index, g.data(), run_values, run_lengths);
   genes.swap(g);
-  values.swap(v);
+  values.clear();
+  for (std::size_t r = 0; r < run_values.size(); ++r) values.insert(values.end(), run_lengths[r], run_values[r]);
 }
 
 }  // namespace c2s
