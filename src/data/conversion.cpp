@@ -106,7 +106,15 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   std::vector<std::vector<CellBlock>> pending;
   const auto& cell_names = source.obs().index;
   ScanHooks hooks;
-  hooks.begin_block = [&](std::int64_t, std::size_t n_tasks) { pending.emplace_back(n_tasks); };
+  hooks.begin_block = [&](const SparseRows& block, std::size_t n_tasks, std::int64_t rows_per_task) {
+    // Room for every entry of each task's rows: no reallocation (copies and
+    // fresh pages) while ranking.
+    auto& parts = pending.emplace_back(n_tasks);
+    for (std::size_t t = 0; t < n_tasks; ++t) {
+      std::int64_t r0 = std::int64_t(t) * rows_per_task, r1 = std::min(block.n_rows(), r0 + rows_per_task);
+      parts[t].genes.reserve(std::size_t(block.indptr[std::size_t(r1)] - block.indptr[std::size_t(r0)]));
+    }
+  };
   hooks.kept_row = [&](std::size_t task, std::int64_t row, const std::int32_t* indices, const float* values,
                        std::size_t n) {
     CellBlock& part = pending.back()[task];
@@ -232,9 +240,11 @@ ConvertResult convert_to_store(MatrixSource& source, const std::string& store_pa
   auto t2 = std::chrono::steady_clock::now();
   result.model = fit_inverse_model(result.fit_points);
   result.seconds["inverse_fit"] = seconds_since(t2);
+  auto t3 = std::chrono::steady_clock::now();
   writer.set_obs(obs);
   writer.set_inverse_model(result.model);
   writer.commit();
+  result.seconds["finish_store"] = seconds_since(t3);
 
   result.preprocessing = plan.summary();
   result.cells = std::int64_t(n_kept);

@@ -111,7 +111,7 @@ void report_invalid_row(const MatrixSource& source, std::int64_t row, const floa
 
 // Rows per task: per-task partial sums are combined in task order, the same
 // whatever the thread count.
-constexpr std::int64_t kRowsPerTask = 64;
+constexpr std::int64_t kRowsPerTask = 256;
 
 }  // namespace
 
@@ -167,7 +167,7 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
     task_gene_cells.resize(n_tasks);
     task_rare.resize(n_tasks);
     task_integer.assign(n_tasks, 1);
-    if (hooks.begin_block) hooks.begin_block(begin, n_tasks);
+    if (hooks.begin_block) hooks.begin_block(block, n_tasks, kRowsPerTask);
     pool.parallel_for(n_tasks, [&](std::size_t t) {
       std::int64_t r0 = std::int64_t(t) * kRowsPerTask, r1 = std::min(n, r0 + kRowsPerTask);
       auto& local = task_gene_cells[t];

@@ -61,7 +61,8 @@ struct PreprocessPlan {
 // passes the cell filters (on a worker thread, with its task number), the
 // rows of a task in order.
 struct ScanHooks {
-  std::function<void(std::int64_t first_row, std::size_t n_tasks)> begin_block;
+  // Task t of the block covers its rows [t * rows_per_task, (t + 1) * rows_per_task).
+  std::function<void(const SparseRows& block, std::size_t n_tasks, std::int64_t rows_per_task)> begin_block;
   std::function<void(std::size_t task, std::int64_t row, const std::int32_t* genes, const float* values,
                      std::size_t n)>
       kept_row;

@@ -41,7 +41,28 @@ struct SentenceStoreWriter::Impl {
   bool has_obs = false;
   std::optional<InverseModel> model;
   std::int64_t entries = 0, runs = 0;
-  BlockVector<std::uint16_t> narrow_genes;
+  // Appends are staged and written in large pieces: conversion appends many
+  // small blocks, and each HDF5 append (extend + write) has a fixed cost.
+  BlockVector<std::uint16_t> stage_genes16;
+  BlockVector<std::uint32_t> stage_genes32;
+  std::vector<std::int64_t> stage_offsets, stage_run_offsets;
+  BlockVector<float> stage_run_values;
+  BlockVector<std::uint32_t> stage_run_lengths;
+
+  void flush() {
+    genes->append(stage_genes16.data(), std::int64_t(stage_genes16.size()));
+    genes->append(stage_genes32.data(), std::int64_t(stage_genes32.size()));
+    offsets->append(stage_offsets.data(), std::int64_t(stage_offsets.size()));
+    run_offsets->append(stage_run_offsets.data(), std::int64_t(stage_run_offsets.size()));
+    run_values->append(stage_run_values.data(), std::int64_t(stage_run_values.size()));
+    run_lengths->append(stage_run_lengths.data(), std::int64_t(stage_run_lengths.size()));
+    stage_genes16.clear();
+    stage_genes32.clear();
+    stage_offsets.clear();
+    stage_run_offsets.clear();
+    stage_run_values.clear();
+    stage_run_lengths.clear();
+  }
 
   Impl(const std::string& path, StoreHeader h) : output(path), header(std::move(h)) {
     file = h5::create_file(output.temp_path().string());
@@ -85,31 +106,28 @@ void SentenceStoreWriter::append(const CellBlock& block) {
       throw Error(target, "value runs of cell '" + block.names[c] + "' do not cover its genes");
   }
   // Gene indices checked and, for vocabularies up to 65536 genes, narrowed
-  // here in one pass rather than by HDF5's conversion, which runs under the
-  // library's global lock.
+  // here rather than by HDF5's conversion, which runs under the library's
+  // global lock.
   const auto n_genes = std::uint32_t(m.header.genes.size());
   std::uint32_t largest = 0;
   for (auto g : block.genes) largest = std::max(largest, g);
   if (!block.genes.empty() && largest >= n_genes)
     throw Error(target, fmt::format("gene index {} out of range ({} genes)", largest, n_genes));
   if (n_genes <= 65536) {
-    m.narrow_genes.assign(block.genes.begin(), block.genes.end());
-    m.genes->append(m.narrow_genes.data(), std::int64_t(m.narrow_genes.size()));
+    m.stage_genes16.insert(m.stage_genes16.end(), block.genes.begin(), block.genes.end());
   } else {
-    m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
+    m.stage_genes32.insert(m.stage_genes32.end(), block.genes.begin(), block.genes.end());
   }
-  std::vector<std::int64_t> offs(n), run_offs(n);
   for (std::size_t i = 0; i < n; ++i) {
-    offs[i] = m.entries + block.offsets[i + 1];
-    run_offs[i] = m.runs + block.run_offsets[i + 1];
+    m.stage_offsets.push_back(m.entries + block.offsets[i + 1]);
+    m.stage_run_offsets.push_back(m.runs + block.run_offsets[i + 1]);
   }
-  m.offsets->append(offs.data(), std::int64_t(n));
-  m.run_offsets->append(run_offs.data(), std::int64_t(n));
-  m.run_values->append(block.run_values.data(), std::int64_t(block.run_values.size()));
-  m.run_lengths->append(block.run_lengths.data(), std::int64_t(block.run_lengths.size()));
+  m.stage_run_values.insert(m.stage_run_values.end(), block.run_values.begin(), block.run_values.end());
+  m.stage_run_lengths.insert(m.stage_run_lengths.end(), block.run_lengths.begin(), block.run_lengths.end());
   m.entries += block.offsets.back();
   m.runs += block.run_offsets.back();
   m.names.insert(m.names.end(), block.names.begin(), block.names.end());
+  if (m.stage_genes16.size() + m.stage_genes32.size() >= (std::size_t(1) << 22)) m.flush();
 }
 
 std::int64_t SentenceStoreWriter::cells_written() const { return std::int64_t(impl_->names.size()); }
@@ -131,7 +149,7 @@ void SentenceStoreWriter::commit() {
   if (m.header.gene_n_cells.size() != m.header.genes.size())
     throw Error(target, "gene counts and vocabulary differ in length");
   if (m.header.source_genes.empty()) m.header.source_genes = m.header.genes;
-  h5::write_strings(m.cells_group, "names", m.names, true);
+  m.flush();
   m.offsets.reset();
   m.genes.reset();
   m.run_offsets.reset();
@@ -140,8 +158,8 @@ void SentenceStoreWriter::commit() {
   m.cells_group.reset();
 
   h5::Handle genes = h5::create_group(m.file, "genes");
-  h5::write_strings(genes, "names", m.header.genes, true);
-  h5::write_strings(genes, "source_names", m.header.source_genes, true);
+  h5::write_strings(genes, "names", m.header.genes);
+  h5::write_strings(genes, "source_names", m.header.source_genes);
   h5::write_vector(genes, "n_cells", m.header.gene_n_cells, true);
 
   DataFrame obs = m.obs;
@@ -189,12 +207,13 @@ SentenceStore::SentenceStore(const std::string& path) : impl_(std::make_unique<I
     m.model = InverseModel::from_json(read_json_attribute(m.file, "inverse_model", path));
   h5::Handle cells = h5::open_group(m.file, "cells");
   m.offsets = h5::read_vector<std::int64_t>(h5::open_dataset(cells, "offsets"));
-  m.names = h5::read_strings(h5::open_dataset(cells, "names"));
   m.genes_ds = h5::open_dataset(cells, "genes");
   m.run_offsets = h5::read_vector<std::int64_t>(h5::open_dataset(cells, "run_offsets"));
   m.run_values_ds = h5::open_dataset(cells, "run_values");
   m.run_lengths_ds = h5::open_dataset(cells, "run_lengths");
+  // Cell names are the obs index (one copy in the file).
   m.obs = read_anndata_dataframe(m.file, "obs");
+  m.names = m.obs.index;
   if (m.offsets.empty() || m.offsets.size() != m.names.size() + 1 || m.offsets[0] != 0 ||
       m.obs.n_rows() != m.names.size() || m.header.gene_n_cells.size() != m.header.genes.size() ||
       h5::shape(m.genes_ds).at(0) != m.offsets.back() || m.run_offsets.size() != m.offsets.size() ||

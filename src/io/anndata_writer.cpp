@@ -36,7 +36,7 @@ void check_key(const std::string& key, const std::string& where) {
 }
 
 void write_string_array(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
-  h5::write_strings(loc, name, values, true);
+  h5::write_strings(loc, name, values);
   open_and_encode(loc, name, "string-array", "0.2.0");
 }
 

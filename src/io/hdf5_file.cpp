@@ -453,17 +453,14 @@ Handle dataset_create_plist(const std::vector<std::int64_t>& dims, bool compress
 }
 }  // namespace
 
-void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values, bool compress) {
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  // Never compressed: the dataset holds only references into HDF5's global
+  // heap (the text is stored there, uncompressed), so deflate would cost time
+  // and save nothing.
   Handle type = utf8_vlen_string_type();
   hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr));
-  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
-  if (compress && n > 0) {
-    hsize_t chunk = std::min<hsize_t>(n, 16384);
-    H5Pset_chunk(dcpl, 1, &chunk);
-    H5Pset_deflate(dcpl, 4);
-  }
-  Handle ds(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  Handle ds(H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!ds.valid()) fail(loc, name, "cannot create dataset");
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());

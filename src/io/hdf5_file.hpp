@@ -119,7 +119,7 @@ std::vector<double> read_compound_numbers(hid_t dataset, const std::string& memb
 std::vector<std::string> compound_members(hid_t dataset);
 
 // Whole-dataset writers; `compress` uses gzip level 4 with chunking.
-void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values, bool compress = false);
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
 void write_raw(hid_t loc, const std::string& name, hid_t mem_type, hid_t file_type,
                const std::vector<std::int64_t>& dims, const void* data, bool compress = false);
 template <class T>
