@@ -130,12 +130,6 @@ void SentenceStoreWriter::append(const CellBlock& block) {
   if (m.stage_genes16.size() + m.stage_genes32.size() >= (std::size_t(1) << 22)) m.flush();
 }
 
-std::int64_t SentenceStoreWriter::cells_written() const { return std::int64_t(impl_->names.size()); }
-
-void SentenceStoreWriter::set_gene_n_cells(std::vector<std::int64_t> counts) {
-  impl_->header.gene_n_cells = std::move(counts);
-}
-
 void SentenceStoreWriter::set_obs(const DataFrame& obs) {
   impl_->obs = obs;
   impl_->has_obs = true;

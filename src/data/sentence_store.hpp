@@ -57,8 +57,6 @@ class SentenceStoreWriter {
   SentenceStoreWriter(const std::string& path, StoreHeader header);
   ~SentenceStoreWriter();
   void append(const CellBlock& block);
-  std::int64_t cells_written() const;
-  void set_gene_n_cells(std::vector<std::int64_t> counts);
   void set_obs(const DataFrame& obs);  // index must equal the cell names
   void set_inverse_model(const InverseModel& model);
   void commit();
