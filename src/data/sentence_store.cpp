@@ -246,11 +246,9 @@ void SentenceStore::read(std::int64_t begin, std::int64_t end, CellBlock& out) c
   out.run_lengths.resize(std::size_t(n_runs));
   h5::read_1d(m.run_values_ds, H5T_NATIVE_FLOAT, run_base, n_runs, out.run_values.data());
   h5::read_1d(m.run_lengths_ds, H5T_NATIVE_UINT32, run_base, n_runs, out.run_lengths.data());
-  out.values.clear();
-  out.values.reserve(std::size_t(count));
-  for (std::size_t r = 0; r < out.run_values.size(); ++r)
-    out.values.insert(out.values.end(), out.run_lengths[r], out.run_values[r]);
-  if (std::int64_t(out.values.size()) != count) throw Error(m.path, "value runs do not cover the cells (corrupt store)");
+  std::int64_t covered = 0;
+  for (auto length : out.run_lengths) covered += length;
+  if (covered != count) throw Error(m.path, "value runs do not cover the cells (corrupt store)");
   out.names.assign(m.names.begin() + begin, m.names.begin() + end);
   const auto n_genes = std::uint32_t(m.header.genes.size());
   for (auto g : out.genes)
@@ -263,7 +261,6 @@ void SentenceStore::read_cells(const std::vector<std::int64_t>& cells, CellBlock
   for (auto c : cells) {
     read(c, c + 1, one);
     out.genes.insert(out.genes.end(), one.genes.begin(), one.genes.end());
-    out.values.insert(out.values.end(), one.values.begin(), one.values.end());
     out.run_values.insert(out.run_values.end(), one.run_values.begin(), one.run_values.end());
     out.run_lengths.insert(out.run_lengths.end(), one.run_lengths.begin(), one.run_lengths.end());
     out.offsets.push_back(std::int64_t(out.genes.size()));

@@ -21,15 +21,13 @@ namespace c2s {
 // genes[offsets[i] .. offsets[i+1]), most expressed first. Their normalised
 // values are non-increasing and repeat, so they are held as runs: cell i's
 // runs are run_values/run_lengths[run_offsets[i] .. run_offsets[i+1]), each
-// value shared by `length` consecutive genes. Writers take the runs; the
-// store's reader also fills `values`, the runs expanded to one per gene.
+// value shared by `length` consecutive genes.
 struct CellBlock {
   std::vector<std::int64_t> offsets{0};
   BlockVector<std::uint32_t> genes;  // resized then filled: no zero-filling
   std::vector<std::int64_t> run_offsets{0};
   BlockVector<float> run_values;
   BlockVector<std::uint32_t> run_lengths;
-  BlockVector<float> values;
   std::vector<std::string> names;
 
   std::size_t size() const { return offsets.size() - 1; }
@@ -39,8 +37,14 @@ struct CellBlock {
     run_offsets.assign(1, 0);
     run_values.clear();
     run_lengths.clear();
-    values.clear();
     names.clear();
+  }
+  // Cell `cell`'s values, one per gene (its runs expanded).
+  std::vector<float> values_of(std::size_t cell) const {
+    std::vector<float> out;
+    for (std::int64_t r = run_offsets[cell]; r < run_offsets[cell + 1]; ++r)
+      out.insert(out.end(), run_lengths[std::size_t(r)], run_values[std::size_t(r)]);
+    return out;
   }
 };
 

@@ -78,7 +78,8 @@ TEST(SentenceStore, ConvertAndReadBack) {
   EXPECT_EQ(b.names, (std::vector<std::string>{"cell3", "cell0"}));
   EXPECT_EQ(b.offsets, (std::vector<std::int64_t>{0, 2, 6}));
   // Values are normalised (target = median of totals 9, 7, 5, 11 = 8), non-increasing.
-  EXPECT_NEAR(b.values[0], std::log10(1 + 9 * 8.0 / 11), 1e-6);
+  EXPECT_NEAR(b.values_of(0)[0], std::log10(1 + 9 * 8.0 / 11), 1e-6);
+  EXPECT_EQ(b.values_of(1).size(), 4u);
   EXPECT_THROW(s.read(3, 5, b), Error);
 }
 
