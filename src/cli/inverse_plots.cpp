@@ -1,12 +1,12 @@
 // Draws the inverse model's two figures from the points it was fitted on.
 #include "cli/inverse_plots.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "data/reconstruction.hpp"
 #include "plot/scatter_plot.hpp"
 
 namespace c2s {
@@ -16,11 +16,14 @@ nlohmann::json write_inverse_plots(const InverseModel& model, const RankRuns& ru
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create the plot folder: " + ec.message());
   // A density plot does not need every point of a million cells.
-  std::vector<float> x, y, predicted;
-  runs.sample_points(20'000'000, x, y);
-  predicted.resize(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i)
-    predicted[i] = float(std::max(0.0, model.intercept + model.slope * double(x[i])));
+  std::vector<std::uint32_t> ranks;
+  std::vector<float> y;
+  runs.sample_points(20'000'000, ranks, y);
+  std::vector<float> x(ranks.size()), predicted(ranks.size());
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    x[i] = float(std::log10(1.0 + ranks[i]));
+    predicted[i] = reconstructed_value(model, ranks[i]);
+  }
   const std::string shown = x.size() < std::size_t(runs.points) ? fmt::format("{} of {} points", x.size(), runs.points)
                                                                  : fmt::format("{} points", runs.points);
 

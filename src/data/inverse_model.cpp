@@ -74,14 +74,15 @@ void RankRuns::append(const RankRuns& o) {
   points += o.points;
 }
 
-void RankRuns::sample_points(std::size_t max_points, std::vector<float>& log_rank, std::vector<float>& value) const {
-  log_rank.clear();
+void RankRuns::sample_points(std::size_t max_points, std::vector<std::uint32_t>& rank,
+                             std::vector<float>& value) const {
+  rank.clear();
   value.clear();
   for (std::size_t k = 0; k < values.size(); ++k) {
     // Stop at a cell boundary once the budget is spent.
-    if (first_rank[k] == 0 && log_rank.size() >= max_points) break;
+    if (first_rank[k] == 0 && rank.size() >= max_points) break;
     for (std::uint32_t r = first_rank[k]; r < first_rank[k] + length[k]; ++r) {
-      log_rank.push_back(float(std::log10(1.0 + r)));
+      rank.push_back(r);
       value.push_back(values[k]);
     }
   }

@@ -38,9 +38,9 @@ struct RankRuns {
   // Adds one cell's values, sorted non-increasing (rank = position).
   void add_cell(const float* sorted_values, std::size_t n);
   void append(const RankRuns& other);
-  // (log10(1 + rank), value) of the points of the first cells, at most
-  // max_points of them, for plots.
-  void sample_points(std::size_t max_points, std::vector<float>& log_rank, std::vector<float>& value) const;
+  // (rank, value) of the points of the first cells, at most max_points of
+  // them (whole cells), for plots.
+  void sample_points(std::size_t max_points, std::vector<std::uint32_t>& rank, std::vector<float>& value) const;
 };
 
 // Least squares on the points with log10(1 + rank) < 3 and the agreement

@@ -85,17 +85,15 @@ RowScan scan_row(const float* v, const std::int32_t* g, std::size_t n, const std
   return s;
 }
 
-[[noreturn]] void report_invalid_row(const MatrixSource& source, std::int64_t row, const float* v,
-                                     const std::int32_t* g, std::size_t n);
-
 std::string cell_context(const MatrixSource& source, std::int64_t row) {
   const auto& names = source.obs().index;
   std::string name = std::size_t(row) < names.size() ? names[std::size_t(row)] : std::to_string(row);
   return fmt::format("{}: cell {} ('{}')", source.description(), row, name);
 }
 
-void report_invalid_row(const MatrixSource& source, std::int64_t row, const float* v, const std::int32_t* g,
-                        std::size_t n) {
+// The exact error for a cell whose scan found an invalid value (off the fast path).
+[[noreturn]] void report_invalid_row(const MatrixSource& source, std::int64_t row, const float* v,
+                                     const std::int32_t* g, std::size_t n) {
   for (std::size_t e = 0; e < n; ++e) {
     if (!std::isfinite(v[e]))
       throw Error(cell_context(source, row), fmt::format("X holds {} (gene '{}'); expression must be finite", v[e],

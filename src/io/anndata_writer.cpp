@@ -162,8 +162,8 @@ AnnDataWriter::AnnDataWriter(const std::string& path, std::int64_t n_cols) : imp
   set_encoding(m.x, "csr_matrix", "0.1.0");
   // X uncompressed, as anndata writes by default: gzip made 200k-cell files
   // several times slower to write and to read. Chunks of 64k entries.
-  m.data.emplace(m.x, "data", H5T_IEEE_F32LE, 1 << 16, false);
-  m.indices.emplace(m.x, "indices", H5T_STD_I32LE, 1 << 16, false);
+  m.data.emplace(m.x, "data", H5T_IEEE_F32LE, 1 << 16);
+  m.indices.emplace(m.x, "indices", H5T_STD_I32LE, 1 << 16);
   // The mappings anndata always writes, empty unless filled below.
   for (const char* name : {"layers", "obsm", "obsp", "varm", "varp", "uns"}) {
     Handle g = h5::create_group(m.file, name);

@@ -480,10 +480,10 @@ void write_raw(hid_t loc, const std::string& name, hid_t mem_type, hid_t file_ty
   if (total > 0) check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), loc, name, "cannot write");
 }
 
-Appender::Appender(hid_t loc, const std::string& name, hid_t file_type, std::int64_t chunk_elements, bool compress) {
+Appender::Appender(hid_t loc, const std::string& name, hid_t file_type, std::int64_t chunk_elements) {
   hsize_t zero = 0, unlimited = H5S_UNLIMITED;
   Handle space(H5Screate_simple(1, &zero, &unlimited));
-  Handle dcpl = dataset_create_plist({0}, compress, std::max<std::int64_t>(chunk_elements, 1));
+  Handle dcpl = dataset_create_plist({0}, false, std::max<std::int64_t>(chunk_elements, 1));
   dataset_ = Handle(H5Dcreate2(loc, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   if (!dataset_.valid()) fail(loc, name, "cannot create dataset");
 }

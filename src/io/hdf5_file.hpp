@@ -127,10 +127,11 @@ void write_vector(hid_t loc, const std::string& name, const std::vector<T>& valu
   write_raw(loc, name, native_type<T>(), native_type<T>(), {std::int64_t(values.size())}, values.data(), compress);
 }
 
-// A 1-D chunked dataset that grows by appends (for streaming writes).
+// A 1-D chunked, uncompressed dataset that grows by appends (for streaming
+// writes of large arrays, which gzip would slow several-fold).
 class Appender {
  public:
-  Appender(hid_t loc, const std::string& name, hid_t file_type, std::int64_t chunk_elements, bool compress = false);
+  Appender(hid_t loc, const std::string& name, hid_t file_type, std::int64_t chunk_elements);
   template <class T>
   void append(const T* data, std::int64_t n) {
     append_raw(native_type<T>(), data, n);

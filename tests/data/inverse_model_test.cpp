@@ -118,11 +118,12 @@ TEST(InverseModel, RunsGiveTheFiguresOfExplicitPoints) {
 
 TEST(InverseModel, SamplePointsForPlots) {
   RankRuns r = runs_of({{3, 3, 1}, {2, 1}});
-  std::vector<float> lx, v;
-  r.sample_points(100, lx, v);
+  std::vector<std::uint32_t> ranks;
+  std::vector<float> v;
+  r.sample_points(100, ranks, v);
   EXPECT_EQ(v, (std::vector<float>{3, 3, 1, 2, 1}));
-  EXPECT_FLOAT_EQ(lx[2], float(std::log10(3.0)));
-  r.sample_points(2, lx, v);  // whole cells only
+  EXPECT_EQ(ranks, (std::vector<std::uint32_t>{0, 1, 2, 0, 1}));
+  r.sample_points(2, ranks, v);  // whole cells only
   EXPECT_EQ(v.size(), 3u);
 }
 
