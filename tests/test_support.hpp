@@ -54,6 +54,22 @@ void expect_error(F&& f, const std::string& part) {
   }
 }
 
+// A block's entries in row order, wherever the reader left them.
+struct FlatEntries {
+  std::vector<std::int32_t> indices;
+  std::vector<float> values;
+};
+inline FlatEntries flat_entries(const SparseRows& rows) {
+  FlatEntries f;
+  for (std::int64_t r = 0; r < rows.n_rows(); ++r) {
+    auto i = rows.row_indices(r);
+    auto v = rows.row_values(r);
+    f.indices.insert(f.indices.end(), i.begin(), i.end());
+    f.values.insert(f.values.end(), v.begin(), v.end());
+  }
+  return f;
+}
+
 // The whole matrix read in blocks of `block` rows, checking each block's
 // bookkeeping; duplicate entries add up.
 inline std::vector<std::vector<float>> read_dense(MatrixSource& m, std::int64_t block) {
@@ -65,10 +81,11 @@ inline std::vector<std::vector<float>> read_dense(MatrixSource& m, std::int64_t 
     EXPECT_EQ(rows.first_row, b);
     EXPECT_EQ(rows.n_cols, m.n_cols());
     EXPECT_EQ(rows.n_rows(), e - b);
-    EXPECT_EQ(rows.indices.size(), std::size_t(rows.nnz()));
-    for (std::int64_t r = 0; r < rows.n_rows(); ++r)
-      for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k)
-        out[std::size_t(b + r)][std::size_t(rows.indices[std::size_t(k)])] += rows.values[std::size_t(k)];
+    for (std::int64_t r = 0; r < rows.n_rows(); ++r) {
+      auto idx = rows.row_indices(r);
+      auto val = rows.row_values(r);
+      for (std::size_t k = 0; k < idx.size(); ++k) out[std::size_t(b + r)][std::size_t(idx[k])] += val[k];
+    }
   }
   return out;
 }

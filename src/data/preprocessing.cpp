@@ -173,13 +173,11 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
       task_rare[t].clear();
       bool integer = true;
       for (std::int64_t r = r0; r < r1; ++r) {
-        const std::int64_t e0 = block.indptr[r], e1 = block.indptr[r + 1];
-        const float* values = block.values.data() + e0;
-        const std::int32_t* genes = block.indices.data() + e0;
-        const std::size_t n_entries = std::size_t(e1 - e0);
+        const float* values = block.row_values(r).data();
+        const std::int32_t* genes = block.row_indices(r).data();
+        const std::size_t n_entries = block.row_size(r);
         RowScan s = scan_row(values, genes, n_entries, is_mito.data(), integer);
-        if (s.invalid) report_invalid_row(source, begin + r, block.values.data() + e0, block.indices.data() + e0,
-                                          std::size_t(e1 - e0));
+        if (s.invalid) report_invalid_row(source, begin + r, values, genes, n_entries);
         rows[std::size_t(begin + r)] = s;
         bool keep = !options.enabled || s.positives >= options.min_genes;
         if (keep && options.enabled && options.max_pct_mito && s.total > 0 &&

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 
 #include "core/error.hpp"
 #include "io/anndata_dataframe.hpp"
 #include "io/hdf5_file.hpp"
+#include "io/mapped_file.hpp"
 
 namespace c2s {
 
@@ -384,12 +386,20 @@ struct AnnDataReader::Impl {
   std::vector<std::int32_t> csr_indices;
   std::vector<float> csr_values;
   std::vector<float> block;  // Dense: reused read buffer
+  // Csr: the file mapped, when indices and data lie in it as int32 / float32
+  // one after another (uncompressed): blocks then point into it.
+  std::unique_ptr<MappedFile> mapping;
+  MappedArray<std::int32_t> mapped_indices;
+  MappedArray<float> mapped_data;
+  std::int64_t released_upto = 0, previous_lo = 0;  // entries whose pages were given back
 
   std::string where(const std::string& name = "") const { return h5::where(file, name); }
 
   void open_matrix();
   void open_sparse(hid_t group, bool csr, const std::vector<std::int64_t>& shape);
   void convert_csc();
+  void map_entries();
+  void read_mapped_rows(std::int64_t lo, SparseRows& out);
   void check_indices(const std::int32_t* idx, const std::int64_t* offsets, std::int64_t n_major,
                      std::int64_t first_major, std::int64_t limit) const;
 };
@@ -472,6 +482,7 @@ void AnnDataReader::Impl::open_sparse(hid_t group, bool csr, const std::vector<s
   if (indptr.back() != nnz)
     throw Error(h5::where(group, "indptr"), "ends at " + std::to_string(indptr.back()) + ", data has " +
                                                 std::to_string(nnz) + " entries");
+  if (csr) map_entries();
 }
 
 // `offsets` (n_major + 1 of them, starting at 0) delimit the rows (columns for
@@ -492,6 +503,78 @@ void AnnDataReader::Impl::check_indices(const std::int32_t* idx, const std::int6
                                                 (layout == Layout::Csc ? "column " : "row ") +
                                                 std::to_string(first_major + r));
   }
+}
+
+void AnnDataReader::Impl::map_entries() {
+  const std::int64_t nnz = indptr.back();
+  if (nnz == 0) return;
+  auto idx_layout = h5::raw_layout(indices, H5T_NATIVE_INT32);
+  auto val_layout = h5::raw_layout(data, H5T_NATIVE_FLOAT);
+  if (!idx_layout || !val_layout) return;
+  auto file = MappedFile::open(path);
+  if (!file) return;
+  const auto n = std::uint64_t(nnz);
+  MappedArray<std::int32_t> idx(*file, idx_layout->chunk_elements, std::move(idx_layout->chunk_offsets), n);
+  MappedArray<float> val(*file, val_layout->chunk_elements, std::move(val_layout->chunk_offsets), n);
+  if (!idx.valid() || !val.valid()) return;
+  // The mapping must agree with what HDF5 reads, at both ends.
+  const std::int64_t probe = std::min<std::int64_t>(nnz, 64);
+  const auto n_probe = static_cast<std::size_t>(probe);
+  for (std::int64_t from : {std::int64_t(0), nnz - probe}) {
+    std::vector<std::int32_t> i_h5(n_probe), i_map(n_probe);
+    std::vector<float> v_h5(n_probe), v_map(n_probe);
+    h5::read_1d(indices, H5T_NATIVE_INT32, from, probe, i_h5.data());
+    h5::read_1d(data, H5T_NATIVE_FLOAT, from, probe, v_h5.data());
+    idx.copy(std::uint64_t(from), std::uint64_t(from + probe), i_map.data());
+    val.copy(std::uint64_t(from), std::uint64_t(from + probe), v_map.data());
+    if (std::memcmp(i_h5.data(), i_map.data(), n_probe * 4) || std::memcmp(v_h5.data(), v_map.data(), n_probe * 4))
+      return;
+  }
+  mapping = std::move(file);
+  mapped_indices = std::move(idx);
+  mapped_data = std::move(val);
+}
+
+// Points each row of `out` (indptr already set; its entries start at entry
+// `lo`) at its entries in the mapped file; the few rows that cross a gap
+// between stored chunks are copied into out.indices / out.values.
+void AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
+  const std::int64_t n = out.n_rows();
+  const auto first = std::uint64_t(lo), last = first + std::uint64_t(out.nnz());
+  // Map this block's pages now, on the reading thread, rather than by faults
+  // in the workers; give back those of blocks before the previous one.
+  mapped_indices.prefault(first, last);
+  mapped_data.prefault(first, last);
+  mapped_indices.release(std::uint64_t(released_upto), std::uint64_t(previous_lo));
+  mapped_data.release(std::uint64_t(released_upto), std::uint64_t(previous_lo));
+  released_upto = std::max(released_upto, previous_lo);
+  previous_lo = lo;
+
+  std::vector<const std::int32_t*> index_at(std::size_t(n), nullptr);
+  std::vector<const float*> value_at(std::size_t(n), nullptr);
+  std::size_t copied = 0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    const auto b = first + std::uint64_t(out.indptr[std::size_t(r)]), e = first + std::uint64_t(out.indptr[std::size_t(r) + 1]);
+    index_at[std::size_t(r)] = mapped_indices.find(b, e);
+    value_at[std::size_t(r)] = mapped_data.find(b, e);
+    if (!index_at[std::size_t(r)] || !value_at[std::size_t(r)]) copied += std::size_t(e - b);
+  }
+  out.indices.resize(copied);
+  out.values.resize(copied);
+  std::size_t at = 0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    const auto b = first + std::uint64_t(out.indptr[std::size_t(r)]), e = first + std::uint64_t(out.indptr[std::size_t(r) + 1]);
+    if (!index_at[std::size_t(r)] || !value_at[std::size_t(r)]) {
+      mapped_indices.copy(b, e, out.indices.data() + at);
+      mapped_data.copy(b, e, out.values.data() + at);
+      index_at[std::size_t(r)] = out.indices.data() + at;
+      value_at[std::size_t(r)] = out.values.data() + at;
+      at += std::size_t(e - b);
+    }
+    const std::int64_t row_offsets[2] = {0, std::int64_t(e - b)};
+    check_indices(index_at[std::size_t(r)], row_offsets, 1, out.first_row + r, cols);
+  }
+  out.point_rows_at(std::move(index_at), std::move(value_at));
 }
 
 void AnnDataReader::Impl::convert_csc() {
@@ -562,6 +645,7 @@ std::int64_t AnnDataReader::n_cols() const { return impl_->cols; }
 const DataFrame& AnnDataReader::obs() const { return impl_->obs; }
 const DataFrame& AnnDataReader::var() const { return impl_->var; }
 AnnDataReader::Layout AnnDataReader::layout() const { return impl_->layout; }
+bool AnnDataReader::reads_in_place() const { return impl_->mapping != nullptr; }
 
 std::string AnnDataReader::description() const {
   return impl_->matrix == "X" ? impl_->path : impl_->path + " (" + impl_->matrix + ")";
@@ -603,15 +687,21 @@ void AnnDataReader::read_rows(std::int64_t begin, std::int64_t end, SparseRows& 
   std::int64_t lo = ptr[std::size_t(begin)], hi = ptr[std::size_t(end)];
   out.indptr.resize(std::size_t(n) + 1);
   for (std::int64_t r = 0; r <= n; ++r) out.indptr[std::size_t(r)] = ptr[std::size_t(begin + r)] - lo;
-  out.indices.resize(std::size_t(hi - lo));
-  out.values.resize(std::size_t(hi - lo));
   if (m.converted) {
+    out.indices.resize(std::size_t(hi - lo));
+    out.values.resize(std::size_t(hi - lo));
     std::copy(m.csr_indices.begin() + lo, m.csr_indices.begin() + hi, out.indices.begin());
     std::copy(m.csr_values.begin() + lo, m.csr_values.begin() + hi, out.values.begin());
     return;
   }
+  if (m.mapping) {
+    m.read_mapped_rows(lo, out);
+    return;
+  }
   // One hyperslab read each; HDF5 converts int64 indices and float64/integer
   // data to our types on the way in.
+  out.indices.resize(std::size_t(hi - lo));
+  out.values.resize(std::size_t(hi - lo));
   h5::read_1d(m.indices, H5T_NATIVE_INT32, lo, hi - lo, out.indices.data());
   h5::read_1d(m.data, H5T_NATIVE_FLOAT, lo, hi - lo, out.values.data());
   m.check_indices(out.indices.data(), out.indptr.data(), n, begin, m.cols);

@@ -27,6 +27,9 @@ class AnnDataReader : public MatrixSource {
   std::string description() const override;
 
   Layout layout() const;
+  // Whether CSR entries are used where they lie in the (mapped) file rather
+  // than read through HDF5: uncompressed int32 indices and float32 data.
+  bool reads_in_place() const;
 
  private:
   struct Impl;

@@ -182,8 +182,7 @@ void AnnDataWriter::append_rows(const SparseRows& rows) {
     throw Error(m.path, "row block has " + std::to_string(rows.n_cols) + " columns, the matrix has " +
                             std::to_string(m.cols));
   std::int64_t n = rows.n_rows();
-  if (n < 0 || rows.indptr.front() != 0 || std::int64_t(rows.indices.size()) != rows.nnz() ||
-      rows.values.size() != rows.indices.size())
+  if (n < 0 || rows.indptr.front() != 0 || !rows.entries_in_arrays())
     throw Error(m.path, "malformed row block at row " + std::to_string(m.rows));
   for (std::int64_t r = 0; r < n; ++r)
     if (rows.indptr[std::size_t(r) + 1] < rows.indptr[std::size_t(r)])

@@ -22,7 +22,7 @@ class AnnDataWriter {
   AnnDataWriter(const std::string& path, std::int64_t n_cols);
   ~AnnDataWriter();  // without commit(): the temporary is removed
 
-  // Appends rows to X; blocks arrive in row order.
+  // Appends rows to X; blocks arrive in row order, built in indices/values.
   void append_rows(const SparseRows& rows);
   std::int64_t rows_written() const;
   void set_obs(const DataFrame& obs);  // index size must equal rows written at commit

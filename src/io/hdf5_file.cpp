@@ -1,5 +1,6 @@
 #include "io/hdf5_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -327,6 +328,55 @@ void write_bool_attribute(hid_t obj, const std::string& name, bool value) {
   if (!attr.valid()) fail(obj, "@" + name, "cannot create attribute");
   std::int8_t v = value ? 1 : 0;
   check(H5Awrite(attr, type, &v), obj, "@" + name, "cannot write attribute");
+}
+
+std::optional<RawLayout> raw_layout(hid_t dataset, hid_t mem_type) {
+  Handle file_type(H5Dget_type(dataset));
+  if (file_type.get() < 0 || H5Tequal(file_type, mem_type) <= 0) return std::nullopt;
+  Handle dcpl(H5Dget_create_plist(dataset));
+  if (dcpl.get() < 0 || H5Pget_nfilters(dcpl) != 0 || H5Pget_external_count(dcpl) != 0) return std::nullopt;
+  {
+    Handle file(H5Iget_file_id(dataset));
+    Handle fcpl(H5Fget_create_plist(file));
+    hsize_t userblock = 0;
+    // Addresses count from the end of a userblock: not worth the special case.
+    if (fcpl.get() < 0 || H5Pget_userblock(fcpl, &userblock) < 0 || userblock != 0) return std::nullopt;
+  }
+  Handle space(H5Dget_space(dataset));
+  if (H5Sget_simple_extent_ndims(space) != 1) return std::nullopt;
+  const std::int64_t total = element_count(space);
+  const std::uint64_t element = H5Tget_size(mem_type);
+  RawLayout layout;
+  switch (H5Pget_layout(dcpl)) {
+    case H5D_CONTIGUOUS: {
+      haddr_t at = H5Dget_offset(dataset);
+      if (at == HADDR_UNDEF) return std::nullopt;
+      layout.chunk_elements = std::uint64_t(std::max<std::int64_t>(total, 1));
+      layout.chunk_offsets.push_back(at);
+      return layout;
+    }
+    case H5D_CHUNKED: {
+      hsize_t chunk = 0;
+      if (H5Pget_chunk(dcpl, 1, &chunk) != 1 || chunk == 0) return std::nullopt;
+      const auto n_chunks = std::uint64_t((total + std::int64_t(chunk) - 1) / std::int64_t(chunk));
+      layout.chunk_elements = chunk;
+      layout.chunk_offsets.reserve(n_chunks);
+      for (std::uint64_t i = 0; i < n_chunks; ++i) {
+        // By coordinate: an index lookup, not a walk over the earlier chunks.
+        hsize_t coord = i * chunk;
+        unsigned mask = 0;
+        haddr_t at = HADDR_UNDEF;
+        hsize_t size = 0;
+        if (H5Dget_chunk_info_by_coord(dataset, &coord, &mask, &at, &size) < 0 || at == HADDR_UNDEF ||
+            size != chunk * element)
+          return std::nullopt;
+        layout.chunk_offsets.push_back(at);
+      }
+      return layout;
+    }
+    default:
+      return std::nullopt;
+  }
 }
 
 void read_1d(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out) {

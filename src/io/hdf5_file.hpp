@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -96,6 +97,18 @@ hid_t native_type() {
 // Reads elements [begin, begin+count) of a 1-D dataset (count < 0: to the
 // end), converting to `mem_type`.
 void read_1d(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out);
+// Where a 1-D dataset's elements lie in the file when they are stored
+// exactly as `mem_type` lays them out in memory: uncompressed, contiguous or
+// in chunks (as h5py and anndata write them). Elements
+// [c * chunk_elements, (c + 1) * chunk_elements) start at byte
+// chunk_offsets[c]; contiguous storage is one chunk holding everything.
+struct RawLayout {
+  std::uint64_t chunk_elements = 0;
+  std::vector<std::uint64_t> chunk_offsets;
+};
+// Nothing when elements must go through HDF5 (filters, another type or byte
+// order, a userblock, chunks not all written).
+std::optional<RawLayout> raw_layout(hid_t dataset, hid_t mem_type);
 // Reads a 2-D hyperslab rows [row, row+n_rows) x all columns, row-major.
 void read_rows_2d(hid_t dataset, hid_t mem_type, std::int64_t row, std::int64_t n_rows, void* out);
 

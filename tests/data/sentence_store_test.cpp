@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 #include "data/conversion.hpp"
@@ -215,8 +216,9 @@ TEST(SentenceStore, ReconstructStoreToH5ad) {
   ASSERT_EQ(rows.nnz(), 2);
   const InverseModel& model = *s.inverse_model();
   // NKG7 (index 2) is the top gene of cell 3.
-  for (std::int64_t e = 0; e < 2; ++e)
-    if (rows.indices[std::size_t(e)] == 2) EXPECT_NEAR(rows.values[std::size_t(e)], model.predict(0), 1e-5);
+  testing_support::FlatEntries flat = testing_support::flat_entries(rows);
+  for (std::size_t e = 0; e < 2; ++e)
+    if (flat.indices[e] == 2) EXPECT_NEAR(flat.values[e], model.predict(0), 1e-5);
 }
 
 }  // namespace c2s

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "test_support.hpp"
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 #include "data/simulator.hpp"
@@ -79,12 +80,14 @@ TEST(Simulator, WritesPlausibleCountsWithLabels) {
   double genes = 0, counts = 0;
   for (std::int64_t r = 0; r < 500; ++r) {
     double total = 0;
-    for (auto k = rows.indptr[std::size_t(r)]; k < rows.indptr[std::size_t(r) + 1]; ++k) {
-      const float v = rows.values[std::size_t(k)];
+    auto idx = rows.row_indices(r);
+    auto val = rows.row_values(r);
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      const float v = val[k];
       ASSERT_GT(v, 0);
       ASSERT_EQ(v, std::floor(v));
-      if (k > rows.indptr[std::size_t(r)]) {
-        ASSERT_LT(rows.indices[std::size_t(k) - 1], rows.indices[std::size_t(k)]);
+      if (k > 0) {
+        ASSERT_LT(idx[k - 1], idx[k]);
       }
       total += v;
     }
@@ -167,7 +170,9 @@ TEST(Simulator, SameSeedSameFileAnyThreadCount) {
     std::vector<std::string> labels = r.obs().index;
     for (const auto& col : r.obs().columns)
       for (std::size_t i = 0; i < col.size(); ++i) labels.push_back(col.text(i));
-    return std::make_tuple(rows.indptr, rows.indices, rows.values, labels, r.var().index);
+    testing_support::FlatEntries flat = testing_support::flat_entries(rows);
+    return std::make_tuple(std::vector<std::int64_t>(rows.indptr.begin(), rows.indptr.end()), flat.indices,
+                           flat.values, labels, r.var().index);
   };
   EXPECT_EQ(content(a), content(b));
   EXPECT_NE(std::get<2>(content(a)), std::get<2>(content(c)));

@@ -81,7 +81,7 @@ TEST(OpenMatrix, PicksTenxMatrixMarketForFolderOrMatrixFile) {
   m->read_rows(0, 2, rows);
   ASSERT_EQ(rows.nnz(), 1);
   EXPECT_EQ(rows.indptr, (std::vector<std::int64_t>{0, 0, 1}));  // entry "1 2 4": gene 1 of cell 2
-  EXPECT_EQ(rows.indices[0], 0);
+  EXPECT_EQ(rows.row_indices(1)[0], 0);
   EXPECT_NE(dynamic_cast<TenxMatrixMarket*>(open_matrix((dir / "matrix.mtx").string()).get()), nullptr);
 }
 
