@@ -19,6 +19,9 @@ using TokenId = std::int32_t;
 // (tokenizer_config.json, special_tokens_map.json, generation_config.json).
 struct SpecialTokenIds {
   std::optional<TokenId> bos, eos, pad, unk;
+  // generation_config.json's eos_token_id (one id or several, e.g. Gemma-2's
+  // <eos> and <end_of_turn>); generation stops on any. Empty: use `eos`.
+  std::vector<TokenId> generation_eos;
 };
 
 class Tokenizer {
