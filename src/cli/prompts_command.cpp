@@ -84,7 +84,7 @@ void add_prompts_command(CommandSet& set) {
   cmd->add_flag("--list-tasks", args->list_tasks, "List the tasks and the placeholders their templates use");
   cmd->add_option("--top-k", args->top_k, "Genes per cell sentence (0 = all)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--organism", args->organism, "{organism}")->capture_default_str();
+  cmd->add_option("--organism", args->organism, "The organism named in the prompts ({organism})")->capture_default_str();
   cmd->add_option("--label-column", args->label_column,
                   "obs column of the labels (default: cell_type; tissue for the tissue tasks)");
   cmd->add_option("--label-name", args->label_name, "label_prediction: {label_name} (default: the column, _ as spaces)");
