@@ -277,48 +277,6 @@ std::string default_label_name(const std::string& column) {
   return s;
 }
 
-// The top-k genes of some cells of a store, read in windows of consecutive
-// cells (one sequential pass for a sorted list).
-class TopGenes {
- public:
-  void load(const SentenceStore& store, const std::vector<std::int64_t>& sorted_cells, std::int64_t top_k,
-            bool show_progress) {
-    constexpr std::int64_t kWindow = 4096;
-    cells_ = sorted_cells;
-    offsets_.assign(1, 0);
-    genes_.clear();
-    std::optional<Progress> progress;
-    if (show_progress) progress.emplace("read cells", cells_.size(), "cells");
-    CellBlock block;
-    for (std::size_t i = 0; i < cells_.size();) {
-      const std::int64_t start = cells_[i];
-      std::size_t j = i;
-      while (j + 1 < cells_.size() && cells_[j + 1] < start + kWindow) ++j;
-      store.read(start, cells_[j] + 1, block);
-      for (std::size_t k = i; k <= j; ++k) {
-        const auto local = std::size_t(cells_[k] - start);
-        std::int64_t a = block.offsets[local], b = block.offsets[local + 1];
-        if (top_k > 0) b = std::min(b, a + top_k);
-        genes_.insert(genes_.end(), block.genes.begin() + a, block.genes.begin() + b);
-        offsets_.push_back(genes_.size());
-      }
-      if (progress) progress->advance(j + 1 - i);
-      i = j + 1;
-    }
-    if (progress) progress->finish();
-  }
-
-  std::string sentence(std::int64_t cell, const std::vector<std::string>& vocabulary) const {
-    auto at = std::size_t(std::lower_bound(cells_.begin(), cells_.end(), cell) - cells_.begin());
-    return sentence_text({genes_.data() + offsets_[at], offsets_[at + 1] - offsets_[at]}, vocabulary);
-  }
-
- private:
-  std::vector<std::int64_t> cells_;
-  std::vector<std::size_t> offsets_;
-  std::vector<std::uint32_t> genes_;
-};
-
 std::vector<std::int64_t> sorted_unique(std::vector<std::int64_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -326,6 +284,50 @@ std::vector<std::int64_t> sorted_unique(std::vector<std::int64_t> v) {
 }
 
 }  // namespace
+
+void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
+                          bool show_progress) {
+  constexpr std::int64_t kWindow = 4096;
+  vocabulary_ = &store.genes();
+  cells_ = sorted_unique(std::move(cells));
+  offsets_.assign(1, 0);
+  genes_.clear();
+  std::optional<Progress> progress;
+  if (show_progress) progress.emplace("read cells", cells_.size(), "cells");
+  CellBlock block;
+  for (std::size_t i = 0; i < cells_.size();) {
+    const std::int64_t start = cells_[i];
+    std::size_t j = i;
+    while (j + 1 < cells_.size() && cells_[j + 1] < start + kWindow) ++j;
+    store.read(start, cells_[j] + 1, block);
+    for (std::size_t k = i; k <= j; ++k) {
+      const auto local = std::size_t(cells_[k] - start);
+      std::int64_t a = block.offsets[local], b = block.offsets[local + 1];
+      if (top_k > 0) b = std::min(b, a + top_k);
+      genes_.insert(genes_.end(), block.genes.begin() + a, block.genes.begin() + b);
+      offsets_.push_back(genes_.size());
+    }
+    if (progress) progress->advance(j + 1 - i);
+    i = j + 1;
+  }
+  if (progress) progress->finish();
+}
+
+std::string StoreSentences::sentence(std::int64_t cell) const {
+  auto it = std::lower_bound(cells_.begin(), cells_.end(), cell);
+  if (it == cells_.end() || *it != cell) throw Error("cell " + std::to_string(cell) + " was not loaded");
+  auto at = std::size_t(it - cells_.begin());
+  return sentence_text({genes_.data() + offsets_[at], offsets_[at + 1] - offsets_[at]}, *vocabulary_);
+}
+
+FormattedPrompt format_example(const ExamplePlan& plan, std::size_t i, const StoreSentences& sentences,
+                               const PromptFormatter& formatter) {
+  const auto cells = plan.cells_of(i);
+  std::vector<std::string> texts;
+  texts.reserve(cells.size());
+  for (auto c : cells) texts.push_back(sentences.sentence(c));
+  return formatter.format(plan.key[i], example_values(plan, i, texts));
+}
 
 ExamplePlan plan_examples(const SentenceStore& store, const ExampleOptions& options) {
   ExamplePlan plan;
@@ -408,13 +410,12 @@ std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan
   const auto& o = plan.options;
   const std::string task(task_name(o.task));
   const auto& names = store.cell_names();
-  const auto& vocabulary = store.genes();
   const bool single = is_single_cell(o.task);
   // Single-cell examples are read chunk by chunk in store order; the cells of
   // multi-cell and perturbation examples are scattered, so their top-k genes
   // are read once, in one pass, before formatting.
-  TopGenes top;
-  if (!single) top.load(store, sorted_unique(plan.cells), o.top_k, true);
+  StoreSentences sentences;
+  if (!single) sentences.load(store, plan.cells, o.top_k, true);
 
   AtomicOutput output(path);
   std::FILE* f = std::fopen(output.temp_path().c_str(), "wb");
@@ -426,18 +427,15 @@ std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan
     for (std::size_t begin = 0; begin < plan.size(); begin += kChunk) {
       const std::size_t end = std::min(plan.size(), begin + kChunk);
       if (single)
-        top.load(store,
-                 sorted_unique(std::vector<std::int64_t>(plan.cells.begin() + plan.cell_offsets[begin],
-                                                         plan.cells.begin() + plan.cell_offsets[end])),
-                 o.top_k, false);
+        sentences.load(store,
+                       std::vector<std::int64_t>(plan.cells.begin() + plan.cell_offsets[begin],
+                                                 plan.cells.begin() + plan.cell_offsets[end]),
+                       o.top_k, false);
       lines.assign(end - begin, {});
       ThreadPool::global().parallel_for(end - begin, [&](std::size_t k) {
         const std::size_t i = begin + k;
         const auto cells = plan.cells_of(i);
-        std::vector<std::string> sentences;
-        sentences.reserve(cells.size());
-        for (auto c : cells) sentences.push_back(top.sentence(c, vocabulary));
-        FormattedPrompt p = formatter.format(plan.key[i], example_values(plan, i, sentences));
+        FormattedPrompt p = format_example(plan, i, sentences, formatter);
         nlohmann::ordered_json j;
         j["model_input"] = std::move(p.model_input);
         j["response"] = std::move(p.response);

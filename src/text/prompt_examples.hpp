@@ -74,6 +74,30 @@ ExamplePlan plan_examples(const SentenceStore& store, const ExampleOptions& opti
 // cells_of(i) order.
 PromptValues example_values(const ExamplePlan& plan, std::size_t i, std::span<const std::string> sentences);
 
+// The top-k sentences of chosen cells of a store, read in one sequential pass
+// (windows of consecutive cells): what formatting examples needs, e.g. for a
+// trainer formatting a plan's examples on the fly. Holds 4 bytes per gene.
+class StoreSentences {
+ public:
+  // Any cells, in any order, repeats allowed; the store must outlive this.
+  void load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
+            bool show_progress = false);
+  // A loaded cell's sentence (an Error for a cell not loaded).
+  std::string sentence(std::int64_t cell) const;
+
+ private:
+  const std::vector<std::string>* vocabulary_ = nullptr;
+  std::vector<std::int64_t> cells_;
+  std::vector<std::size_t> offsets_;
+  std::vector<std::uint32_t> genes_;
+};
+
+// Example i of the plan, formatted (its template keyed by plan.key[i]); the
+// sentences must hold its cells. A trainer wanting other templates each epoch
+// can use a formatter of another seed.
+FormattedPrompt format_example(const ExamplePlan& plan, std::size_t i, const StoreSentences& sentences,
+                               const PromptFormatter& formatter);
+
 // Formats every example of the plan and writes the JSONL file atomically, in
 // plan order; identical for any thread count. Returns the examples written.
 std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan& plan,

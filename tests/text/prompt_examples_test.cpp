@@ -326,3 +326,30 @@ TEST(PromptExamples, CellsWithoutALabelAreSkipped) {
 }
 
 }  // namespace c2s
+
+namespace c2s {
+
+TEST(PromptExamples, ATrainerFormatsPlannedExamplesOnTheFly) {
+  ScratchDir dir;
+  SentenceStore store(prompt_test_store());
+  ExampleOptions o = options(PromptTask::TissuePrediction);
+  ExamplePlan plan;
+  auto rows = run(o, dir.file("written.jsonl"), &plan);
+  StoreSentences sentences;
+  sentences.load(store, plan.cells, o.top_k);
+  PromptFormatter same = PromptFormatter::for_task(o.task, {}, o.seed), epoch2 = PromptFormatter::for_task(o.task, {}, 1000);
+  std::size_t other_templates = 0;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    FormattedPrompt p = format_example(plan, i, sentences, same);
+    EXPECT_EQ(p.model_input, rows[i]["model_input"]);
+    EXPECT_EQ(p.response, rows[i]["response"]);
+    other_templates += format_example(plan, i, sentences, epoch2).input_template != p.input_template;
+  }
+  EXPECT_GT(other_templates, plan.size() / 2);
+  StoreSentences few;
+  few.load(store, {5, 3, 5}, 4);
+  EXPECT_EQ(few.sentence(5), store.sentence(5, 4));
+  expect_error([&] { few.sentence(4); }, "cell 4 was not loaded");
+}
+
+}  // namespace c2s

@@ -51,6 +51,8 @@ TEST(PromptTemplate, LiteralBracesAreDoubled) {
   EXPECT_EQ(t.placeholders(), std::vector<std::string>{"cell_type"});
   EXPECT_EQ(t.format({{"cell_type", "B cell"}}), "{\"gene\": {x}} -> B cell }{");
   EXPECT_EQ(PromptTemplate("no placeholders", "plain").format({}), "no placeholders");
+  // As Python: "{{{x}}}".format(x=1) == "{1}".
+  EXPECT_EQ(PromptTemplate("{{{tissue}}}", "nested").format({{"tissue", "lung"}}), "{lung}");
 }
 
 TEST(PromptTemplate, BadTemplatesNameTheTemplateAndKey) {
