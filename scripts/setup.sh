@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config
   libhdf5-dev zlib1g-dev libcairo2-dev
+  libutf8proc-dev libonig-dev libsentencepiece-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   libopenblas0-openmp
-  python3-anndata python3-h5py python3-scipy python3-sklearn python3-numpy python3-pandas
+  python3-anndata python3-h5py python3-scipy python3-sklearn python3-numpy python3-pandas python3-sentencepiece
   time
 )
 

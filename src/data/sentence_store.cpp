@@ -272,12 +272,19 @@ void SentenceStore::read_cells(const std::vector<std::int64_t>& cells, CellBlock
 std::string SentenceStore::sentence(std::int64_t cell, std::int64_t top_k) const {
   CellBlock b;
   read(cell, cell + 1, b);
-  std::string s;
   std::size_t n = b.genes.size();
   if (top_k > 0) n = std::min<std::size_t>(n, std::size_t(top_k));
-  for (std::size_t i = 0; i < n; ++i) {
+  return sentence_text({b.genes.data(), n}, impl_->header.genes);
+}
+
+std::string sentence_text(std::span<const std::uint32_t> genes, const std::vector<std::string>& vocabulary) {
+  std::size_t size = genes.size();
+  for (auto g : genes) size += vocabulary[g].size();
+  std::string s;
+  s.reserve(size);
+  for (std::size_t i = 0; i < genes.size(); ++i) {
     if (i) s += ' ';
-    s += impl_->header.genes[b.genes[i]];
+    s += vocabulary[genes[i]];
   }
   return s;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,10 @@ class SentenceStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A sentence's text: the names of `genes` (most expressed first) joined by
+// single spaces; the one way a cell becomes a string outside the exporters.
+std::string sentence_text(std::span<const std::uint32_t> genes, const std::vector<std::string>& vocabulary);
 
 // Rewrite a store with one obs column added or replaced, or with a new
 // inverse model (atomically: a modified copy is renamed over the original).
