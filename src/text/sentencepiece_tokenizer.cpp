@@ -148,6 +148,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   };
 
   void add_verbatim(TokenId id, const std::string& content, bool lstrip, bool rstrip) {
+    if (content.empty()) return;  // nothing to match or write
     if (auto it = added_ids_.find(content); it != added_ids_.end() && it->second == id) return;
     verbatim_[id] = content;
     added_ids_[content] = id;
