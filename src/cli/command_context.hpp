@@ -39,5 +39,7 @@ void add_inverse_command(CommandSet& set);
 void add_reconstruct_command(CommandSet& set);
 void add_pipeline_command(CommandSet& set);
 void add_prompts_command(CommandSet& set);
+void add_tokenize_command(CommandSet& set);
+void add_tokenizer_command(CommandSet& set);
 
 }  // namespace c2s

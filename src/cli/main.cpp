@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   add_reconstruct_command(set);
   add_pipeline_command(set);
   add_prompts_command(set);
+  add_tokenize_command(set);
+  add_tokenizer_command(set);
 
   try {
     app.parse(argc, argv);

@@ -23,14 +23,15 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-// `args` is appended to the binary path as shell words (quote as needed).
-inline CliResult run_c2s(const std::string& args) {
+// `args` is appended to the binary path as shell words (quote as needed);
+// stdin is read from `stdin_path`.
+inline CliResult run_c2s(const std::string& args, const std::string& stdin_path = "/dev/null") {
   static int counter = 0;
   auto dir = std::filesystem::path(::testing::TempDir()) / ("c2s_cli_runs_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   auto out = dir / ("out" + std::to_string(counter));
   auto err = dir / ("err" + std::to_string(counter++));
-  std::string cmd = std::string(C2S_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  std::string cmd = std::string(C2S_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string() + " <" + stdin_path;
   int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

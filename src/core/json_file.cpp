@@ -1,0 +1,30 @@
+#include "core/json_file.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace c2s {
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), "cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(path.string(), "cannot read file");
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann's message starts with "[json.exception.parse_error.101] " and
+    // may quote the offending bytes, newlines included: keep it to one line.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); what.starts_with("[json.exception") && pos != std::string::npos)
+      what = what.substr(pos + 2);
+    for (char& c : what)
+      if (c == '\n' || c == '\r') c = ' ';
+    throw Error(path.string(), "malformed JSON: " + what);
+  }
+}
+
+}  // namespace c2s
