@@ -1,35 +1,22 @@
 // `c2s tokenizer build STORE -o DIR`: a gene-level tokenizer (one token per
 // gene) for models trained from scratch, from a store's genes, its label
-// columns and prompt template files.
+// columns, the built-in prompt templates and the user's template files.
 #include <set>
 
 #include "cli/command_context.hpp"
 #include "cli/list_option.hpp"
 #include "core/error.hpp"
-#include "core/json_file.hpp"
 #include "data/sentence_store.hpp"
+#include "text/builtin_prompts.hpp"
 #include "text/gene_tokenizer.hpp"
+#include "text/prompt_tasks.hpp"
 
 namespace c2s {
-
-namespace {
-
-// Every string in a template file, wherever it stands (C2S files hold
-// {"model_input": [...], "response": [...]}).
-void collect_strings(const nlohmann::json& j, std::vector<std::string>& out) {
-  if (j.is_string()) {
-    out.push_back(j.get<std::string>());
-  } else if (j.is_array() || j.is_object()) {
-    for (const auto& v : j) collect_strings(v, out);
-  }
-}
-
-}  // namespace
 
 void add_tokenizer_command(CommandSet& set) {
   struct Args {
     std::string store, output;
-    std::vector<std::string> prompts, label_columns;
+    std::vector<std::string> prompts, label_columns, organisms{"Homo sapiens"};
   };
   auto args = std::make_shared<Args>();
   auto* tokenizer = set.app.add_subcommand("tokenizer", "Tokenizers for c2s models");
@@ -39,7 +26,9 @@ void add_tokenizer_command(CommandSet& set) {
   build->add_option("store", args->store, "Sentence store")->required();
   build->add_option("-o,--output", args->output, "Output folder (tokenizer.json, tokenizer_config.json, "
                                                  "special_tokens_map.json)")->required();
-  build->add_option("--prompts", args->prompts, "Prompt template files (C2S JSON) whose words must be tokens");
+  build->add_option("--prompts", args->prompts,
+                    "Prompt template files (C2S JSON) whose words must be tokens, besides the built-in sets");
+  build->add_option("--organism", args->organisms, "Organism names used in prompts (default: Homo sapiens)");
   build->add_option("--label-column", args->label_columns,
                     "obs columns whose values must be tokens (repeat or comma-separate; default: every "
                     "non-numeric column but 'split')");
@@ -67,17 +56,23 @@ void add_tokenizer_command(CommandSet& set) {
         inputs.labels.insert(inputs.labels.end(), values.begin(), values.end());
       }
     }
-    for (const auto& file : args->prompts) {
-      std::size_t before = inputs.templates.size();
-      collect_strings(read_json_file(file), inputs.templates);
-      if (inputs.templates.size() == before) throw Error(file, "no template strings in the file");
-    }
+    // Words that prompts carry besides templates and labels: the organism and
+    // the multi-cell joiner's "Cell N:".
+    const std::size_t label_values = inputs.labels.size();
+    for (const auto& o : args->organisms) inputs.labels.push_back(o);
+    inputs.labels.push_back("Cell 1:");
+    auto add = [&](const PromptTemplates& set) {
+      for (const auto* list : {&set.model_input, &set.response})
+        inputs.templates.insert(inputs.templates.end(), list->begin(), list->end());
+    };
+    for (const auto& spec : task_specs()) add(builtin_prompts(spec.task));
+    for (const auto& file : args->prompts) add(PromptTemplates::load(file));
     GeneTokenizerSummary s = write_gene_tokenizer(inputs, args->output);
     emit_summary(g, {{"output", args->output},
                      {"vocab_size", s.vocab_size},
                      {"genes", s.genes},
                      {"label_columns", columns},
-                     {"labels", inputs.labels.size()},
+                     {"labels", label_values},
                      {"label_words", s.label_words},
                      {"templates", inputs.templates.size()},
                      {"template_words", s.template_words}});

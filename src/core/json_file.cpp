@@ -9,7 +9,10 @@ namespace c2s {
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), "cannot open file");
+  if (!in) {
+    std::error_code ec;
+    throw Error(path.string(), std::filesystem::exists(path, ec) ? "cannot open file" : "no such file");
+  }
   std::stringstream text;
   text << in.rdbuf();
   if (in.bad()) throw Error(path.string(), "cannot read file");

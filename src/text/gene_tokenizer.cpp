@@ -242,24 +242,6 @@ std::vector<std::string> gene_tokenizer_words(std::string_view text) {
   return pre_tokenizer().split(normalize(text));
 }
 
-std::vector<std::string> template_literal_parts(std::string_view t) {
-  std::vector<std::string> parts(1);
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    char c = t[i];
-    if ((c == '{' || c == '}') && i + 1 < t.size() && t[i + 1] == c) {  // "{{" / "}}": a literal brace
-      parts.back() += c;
-      ++i;
-    } else if (c == '{' && t.find('}', i + 1) != std::string_view::npos) {
-      i = t.find('}', i + 1);
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  std::erase_if(parts, [](const std::string& p) { return p.empty(); });
-  return parts;
-}
-
 GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, const fs::path& folder) {
   Vocabulary vocab;
   for (const char* s : kSpecials) vocab.add(s);
@@ -300,8 +282,8 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
     for (const auto& w : gene_tokenizer_words(label)) summary.label_words += vocab.add(w);
   }
   for (const auto& t : inputs.templates) {
-    require_valid_utf8(t, "prompt template");
-    for (const auto& part : template_literal_parts(t))
+    require_valid_utf8(t.text(), t.where());
+    for (const auto& part : t.literal_parts())
       for (const auto& w : gene_tokenizer_words(part)) summary.template_words += vocab.add(w);
   }
   summary.vocab_size = vocab.words().size();

@@ -38,14 +38,15 @@
 #include <string_view>
 #include <vector>
 
+#include "text/prompt_template.hpp"
+
 namespace c2s {
 
 struct GeneTokenizerInputs {
   std::vector<std::string> genes;   // each becomes one token (an Error if it cannot)
   std::vector<std::string> labels;  // label values (cell types, tissues...): their words
-  // Prompt templates: the words of their literal text (Python-style `{field}`
-  // placeholders are cut out; `{{` and `}}` are literal braces).
-  std::vector<std::string> templates;
+  // Prompt templates: the words of their literal text.
+  std::vector<PromptTemplate> templates;
 };
 
 struct GeneTokenizerSummary {
@@ -67,8 +68,5 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
 // pre-tokenizer, computed as the `tokenizers` library does): each word is one
 // token if it is in the vocabulary, else <unk>.
 std::vector<std::string> gene_tokenizer_words(std::string_view text);
-
-// The literal parts of a prompt template, placeholders removed.
-std::vector<std::string> template_literal_parts(std::string_view template_text);
 
 }  // namespace c2s

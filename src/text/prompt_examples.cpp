@@ -12,6 +12,7 @@
 
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
+#include "core/json_file.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
@@ -478,16 +479,7 @@ std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan
 }
 
 std::map<std::string, std::string> load_abstracts(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "no such file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, std::string("not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
   if (!j.is_object()) throw Error(path, "expected a JSON object mapping group keys to abstracts");
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : j.items()) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/json_file.hpp"
 
 namespace c2s {
 
@@ -101,6 +102,13 @@ bool PromptTemplate::uses(std::string_view name) const {
   return std::find(placeholders_.begin(), placeholders_.end(), name) != placeholders_.end();
 }
 
+std::vector<std::string> PromptTemplate::literal_parts() const {
+  std::vector<std::string> out;
+  for (const auto& p : pieces_)
+    if (!p.placeholder) out.push_back(p.text);
+  return out;
+}
+
 std::string PromptTemplate::format(const PromptValues& values) const {
   std::size_t size = 0;
   for (const auto& p : pieces_) {
@@ -159,14 +167,7 @@ PromptTemplates PromptTemplates::parse(std::string_view json_text, const std::st
 }
 
 PromptTemplates PromptTemplates::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    throw Error(file.string(), std::filesystem::exists(file, ec) ? "cannot read the prompt file" : "no such file");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), file.string());
+  return from_json(read_json_file(file), file.string());
 }
 
 nlohmann::ordered_json PromptTemplates::to_json() const {

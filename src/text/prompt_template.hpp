@@ -39,6 +39,8 @@ class PromptTemplate {
   // The text with every placeholder replaced; a placeholder without a value is
   // an Error naming the template and the key.
   std::string format(const PromptValues& values) const;
+  // The literal text between placeholders ("{{" already "{"), in order.
+  std::vector<std::string> literal_parts() const;
 
  private:
   struct Piece {

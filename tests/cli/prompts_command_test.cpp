@@ -168,7 +168,7 @@ TEST(PromptsCommand, BadInput) {
   std::ofstream(bad) << R"({"model_input": ["{cell_sentence}"], "response": ["Done."]})";
   prompts_fail(s + " --task cell_type_prediction --prompts " + bad.string(), "must contain {cell_type}", 1);
   std::ofstream(bad) << R"({"model_input": ["{cell_sentence}"], )";
-  prompts_fail(s + " --task cell_type_prediction --prompts " + bad.string(), "not valid JSON", 1);
+  prompts_fail(s + " --task cell_type_prediction --prompts " + bad.string(), "malformed JSON", 1);
   // Templates for another task are refused before any data is read.
   std::string tissue = std::string(C2S_SHARED_DIR) + "/prompts/c2s-reference/multi_cell_tissue_prediction_prompts.json";
   prompts_fail(s + " --task cell_type_prediction --prompts " + tissue, "must contain {cell_sentence}", 1);

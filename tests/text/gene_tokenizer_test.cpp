@@ -37,7 +37,9 @@ std::string slurp(const fs::path& p) {
 json fixture_inputs() { return json::parse(slurp(fixture_dir() / "inputs.json")); }
 
 GeneTokenizerInputs inputs_of(const json& j) {
-  return {j["genes"].get<Words>(), j["labels"].get<Words>(), j["templates"].get<Words>()};
+  std::vector<PromptTemplate> templates;
+  for (const auto& t : j["templates"].get<Words>()) templates.emplace_back(t, "fixture template");
+  return {j["genes"].get<Words>(), j["labels"].get<Words>(), templates};
 }
 
 std::vector<json> expected_cases() {
@@ -78,8 +80,9 @@ GeneTokenizerInputs store_inputs(const SentenceStore& store) {
   for (std::size_t i = 0; i < c->size(); ++i)
     if (!c->text(i).empty()) labels.insert(c->text(i));
   in.labels.assign(labels.begin(), labels.end());
-  in.templates = {"The top {num_genes} genes of a {organism} cell:\n{cell_sentence}.\nIts cell type is:",
-                  "{cell_type}.", "Cell {n}:\n{cell_sentence}."};
+  for (const char* t : {"The top {num_genes} genes of a {organism} cell:\n{cell_sentence}.\nIts cell type is:",
+                        "{cell_type}.", "Cell 1:\n{cell_sentence}."})
+    in.templates.emplace_back(t, "test template");
   return in;
 }
 
@@ -102,10 +105,10 @@ TEST(GeneTokenizer, SplitsTextIntoWords) {
 }
 
 TEST(GeneTokenizer, TemplateLiteralParts) {
-  EXPECT_EQ(template_literal_parts("Genes: {cell_sentence}.\nType:"), (Words{"Genes: ", ".\nType:"}));
-  EXPECT_EQ(template_literal_parts("a {x} b {{y}} {z}"), (Words{"a ", " b {y} "}));
-  EXPECT_EQ(template_literal_parts("{cell_type}."), Words{"."});
-  EXPECT_EQ(template_literal_parts("open { brace"), Words{"open { brace"});
+  auto parts = [](const char* t) { return PromptTemplate(t, "test").literal_parts(); };
+  EXPECT_EQ(parts("Genes: {cell_sentence}.\nType:"), (Words{"Genes: ", ".\nType:"}));
+  EXPECT_EQ(parts("a {organism} b {{y}} {tissue}"), (Words{"a ", " b {y} "}));
+  EXPECT_EQ(parts("{cell_type}."), Words{"."});
 }
 
 TEST(GeneTokenizer, EveryStoreGeneIsOneToken) {

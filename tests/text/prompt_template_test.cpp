@@ -74,7 +74,7 @@ TEST(PromptTemplates, FileFormatErrors) {
     return dir.file(name);
   };
   expect_error([&] { PromptTemplates::load(dir.file("missing.json")); }, "missing.json: no such file");
-  expect_error([&] { PromptTemplates::load(write("bad.json", "{\"model_input\": [")); }, "bad.json: not valid JSON");
+  expect_error([&] { PromptTemplates::load(write("bad.json", "{\"model_input\": [")); }, "bad.json: malformed JSON");
   expect_error([&] { PromptTemplates::load(write("list.json", "[\"a\"]")); }, "not a C2S prompt file");
   expect_error([&] { PromptTemplates::load(write("nor.json", R"({"model_input": ["{cell_sentence}"]})")); },
                "nor.json: no \"response\" list");
