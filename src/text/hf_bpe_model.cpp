@@ -122,7 +122,9 @@ void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& ids) const 
     if (n > 0) symbols.back().next = n;
     symbols.push_back({id, n - 1, -1, static_cast<std::uint32_t>(len)});
   };
-  std::optional<std::pair<TokenId, std::size_t>> unk;
+  // A pending unk token and its byte length (0: none pending).
+  TokenId unk_id = -1;
+  std::size_t unk_len = 0;
   std::string piece;
   for (std::size_t i = 0; i < word.size();) {
     const std::size_t start = i;
@@ -137,9 +139,9 @@ void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& ids) const 
       s = piece;
     }
     if (const auto id = vocab_.find(s)) {
-      if (unk) {
-        add(unk->first, unk->second);
-        unk.reset();
+      if (unk_len) {
+        add(unk_id, unk_len);
+        unk_len = 0;
       }
       add(*id, byte_len);
       continue;
@@ -154,17 +156,18 @@ void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& ids) const 
       }
     }
     if (unk_token_) {
-      const auto unk_id = vocab_.find(*unk_token_);
-      if (!unk_id) throw Error("BPE model: unk_token '" + *unk_token_ + "' is not in the vocabulary");
-      if (unk && fuse_unk_) {
-        unk->second += byte_len;
+      const auto id = vocab_.find(*unk_token_);
+      if (!id) throw Error("BPE model: unk_token '" + *unk_token_ + "' is not in the vocabulary");
+      if (unk_len && fuse_unk_) {
+        unk_len += byte_len;
       } else {
-        if (unk) add(unk->first, unk->second);
-        unk = std::make_pair(*unk_id, byte_len);
+        if (unk_len) add(unk_id, unk_len);
+        unk_id = *id;
+        unk_len = byte_len;
       }
     }
   }
-  if (unk) add(unk->first, unk->second);
+  if (unk_len) add(unk_id, unk_len);
   merge_all(symbols);
   for (const auto& s : symbols)
     if (s.len != 0) ids.push_back(s.id);
