@@ -110,7 +110,15 @@ int byte_of_char(char32_t c) { return c < 0x200 ? alphabet().bytes[c] : -1; }
 
 void append_chars(std::string& out, std::string_view bytes) {
   const auto& a = alphabet();
-  for (unsigned char b : bytes) out.append(a.utf8[b].data(), a.utf8_len[b]);
+  const std::size_t start = out.size();
+  out.resize(start + 2 * bytes.size());
+  char* w = out.data() + start;
+  for (unsigned char b : bytes) {
+    w[0] = a.utf8[b][0];
+    w[1] = a.utf8[b][1];
+    w += a.utf8_len[b];
+  }
+  out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
 void split_gpt2(std::string_view text, std::vector<std::pair<std::size_t, std::size_t>>& matches) {

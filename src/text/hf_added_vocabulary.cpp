@@ -60,7 +60,10 @@ void HfAddedVocabulary::Trie::insert(std::string_view pattern, TokenId id) {
   }
   // Of two equal patterns the first added wins, as in Aho-Corasick.
   if (node != 0 && nodes[node].id < 0) nodes[node].id = id;
-  empty = false;
+  if (!pattern.empty()) {
+    starts[static_cast<unsigned char>(pattern[0])] = true;
+    empty = false;
+  }
 }
 
 std::pair<std::size_t, TokenId> HfAddedVocabulary::Trie::longest_at(std::string_view text, std::size_t i) const {
@@ -157,6 +160,10 @@ void HfAddedVocabulary::find_matches(std::string_view text, const Trie& trie, st
   std::size_t start_offset = 0;
   if (!trie.empty) {
     for (std::size_t i = 0; i < text.size();) {
+      if (!trie.starts[static_cast<unsigned char>(text[i])]) {
+        ++i;
+        continue;
+      }
       const auto [len, id] = trie.longest_at(text, i);
       if (len == 0) {
         ++i;

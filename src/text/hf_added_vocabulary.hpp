@@ -3,6 +3,7 @@
 // non-normalized tokens in the raw text, normalized ones in the normalized
 // text, leftmost-longest, honouring single_word, lstrip and rstrip.
 #pragma once
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ class HfAddedVocabulary {
       TokenId id = -1;
     };
     std::vector<Node> nodes{1};
+    // Bytes that start some pattern: most positions are ruled out by one
+    // table lookup.
+    std::array<bool, 256> starts{};
     bool empty = true;
     void insert(std::string_view pattern, TokenId id);
     // Longest pattern starting at text[i]: its length and id, or length 0.
