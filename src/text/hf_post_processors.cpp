@@ -88,7 +88,9 @@ struct ParsedPiece {
 // the Python API ("$A", "$B:1", "[CLS]", "[SEP]:1").
 ParsedPiece parse_piece(const HfJsonComponent& c, const nlohmann::json& v, const std::string& at) {
   if (v.is_object() && v.size() == 1) {
-    const auto& [kind, body] = *v.items().begin();
+    const auto it = v.begin();
+    const std::string& kind = it.key();
+    const nlohmann::json& body = it.value();
     if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) c.fail(at + " has no string 'id'");
     const std::string id = body["id"].get<std::string>();
     if (kind == "Sequence") {
