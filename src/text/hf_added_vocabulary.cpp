@@ -198,13 +198,16 @@ void HfAddedVocabulary::extract(std::string_view text, const HfNormalizer* norma
     }
     if (s.begin >= s.end) continue;
     normalized.assign(text.substr(s.begin, s.end - s.begin));
-    if (normalizer) normalizer->normalize(normalized);
+    // The piece starts where the text does unless normalizing deleted the
+    // first character.
+    const bool first_dropped = normalizer && normalizer->normalize(normalized);
+    const bool at_text_start = s.begin == 0 && !first_dropped;
     find_matches(normalized, normalized_, normalized_splits);
     for (const auto& n : normalized_splits) {
       if (n.id >= 0)
         out.add_added(n.id);
       else
-        out.add(std::string_view(normalized).substr(n.begin, n.end - n.begin), s.begin == 0 && n.begin == 0);
+        out.add(std::string_view(normalized).substr(n.begin, n.end - n.begin), at_text_start && n.begin == 0);
     }
   }
 }

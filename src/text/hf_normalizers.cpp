@@ -16,7 +16,10 @@ namespace {
 class UnicodeFormNormalizer final : public HfNormalizer {
  public:
   explicit UnicodeFormNormalizer(unicode::NormalForm form) : form_(form) {}
-  void normalize(std::string& text) const override { text = unicode::normalize(text, form_); }
+  bool normalize(std::string& text) const override {
+    text = unicode::normalize(text, form_);
+    return false;
+  }
 
  private:
   unicode::NormalForm form_;
@@ -24,13 +27,16 @@ class UnicodeFormNormalizer final : public HfNormalizer {
 
 class LowercaseNormalizer final : public HfNormalizer {
  public:
-  void normalize(std::string& text) const override { text = unicode::to_lowercase(text); }
+  bool normalize(std::string& text) const override {
+    text = unicode::to_lowercase(text);
+    return false;
+  }
 };
 
 class StripNormalizer final : public HfNormalizer {
  public:
   StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
-  void normalize(std::string& text) const override {
+  bool normalize(std::string& text) const override {
     std::size_t begin = 0, end = text.size();
     if (left_) {
       while (begin < end) {
@@ -47,6 +53,7 @@ class StripNormalizer final : public HfNormalizer {
       }
     }
     text = text.substr(begin, end - begin);
+    return begin > 0;
   }
 
  private:
@@ -57,15 +64,20 @@ class StripNormalizer final : public HfNormalizer {
 // accents.
 class StripAccentsNormalizer final : public HfNormalizer {
  public:
-  void normalize(std::string& text) const override {
+  bool normalize(std::string& text) const override {
     std::string out;
     out.reserve(text.size());
+    bool first_dropped = false;
     for (std::size_t i = 0; i < text.size();) {
       const std::size_t start = i;
       const char32_t cp = utf8::next(text, i);
-      if (!unicode::is_mark(cp)) out.append(text, start, i - start);
+      if (!unicode::is_mark(cp))
+        out.append(text, start, i - start);
+      else if (start == 0)
+        first_dropped = true;
     }
     text = std::move(out);
+    return first_dropped;
   }
 };
 
@@ -73,8 +85,9 @@ class PrependNormalizer final : public HfNormalizer {
  public:
   explicit PrependNormalizer(std::string prefix) : prefix_(std::move(prefix)) {}
   // Like NormalizedString::prepend, nothing is added to an empty string.
-  void normalize(std::string& text) const override {
+  bool normalize(std::string& text) const override {
     if (!text.empty()) text.insert(0, prefix_);
+    return false;
   }
 
  private:
@@ -85,11 +98,14 @@ class ReplaceNormalizer final : public HfNormalizer {
  public:
   ReplaceNormalizer(const std::string& pattern, std::string content, const std::string& context)
       : regex_(pattern, context), content_(std::move(content)) {}
-  void normalize(std::string& text) const override {
-    if (text.empty()) return;
+  bool normalize(std::string& text) const override {
+    if (text.empty()) return false;
     std::vector<std::pair<std::size_t, std::size_t>> matches;
     regex_.find_all(text, matches);
-    if (matches.empty()) return;
+    if (matches.empty()) return false;
+    // Replacement text takes the place of what it replaces; only deleting
+    // a match at the start moves where the text starts.
+    const bool first_dropped = content_.empty() && matches[0].first == 0 && matches[0].second > 0;
     std::string out;
     out.reserve(text.size());
     std::size_t prev = 0;
@@ -100,6 +116,7 @@ class ReplaceNormalizer final : public HfNormalizer {
     }
     out.append(text, prev, std::string::npos);
     text = std::move(out);
+    return first_dropped;
   }
 
  private:
@@ -109,19 +126,22 @@ class ReplaceNormalizer final : public HfNormalizer {
 
 class ByteLevelNormalizer final : public HfNormalizer {
  public:
-  void normalize(std::string& text) const override {
+  bool normalize(std::string& text) const override {
     std::string out;
     out.reserve(text.size() * 2);
     byte_level::append_chars(out, text);
     text = std::move(out);
+    return false;
   }
 };
 
 class SequenceNormalizer final : public HfNormalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<HfNormalizer>> steps) : steps_(std::move(steps)) {}
-  void normalize(std::string& text) const override {
-    for (const auto& s : steps_) s->normalize(text);
+  bool normalize(std::string& text) const override {
+    bool first_dropped = false;
+    for (const auto& s : steps_) first_dropped |= s->normalize(text);
+    return first_dropped;
   }
 
  private:

@@ -11,8 +11,10 @@ namespace c2s {
 class HfNormalizer {
  public:
   virtual ~HfNormalizer() = default;
-  // Rewrites `text` (valid UTF-8) in place.
-  virtual void normalize(std::string& text) const = 0;
+  // Rewrites `text` (valid UTF-8) in place. Returns true when it deleted the
+  // first character, so that the result no longer starts where the input
+  // did (Metaspace's prepend_scheme "first" asks about that).
+  virtual bool normalize(std::string& text) const = 0;
 };
 
 // The normalizer described by `json` (null gives nullptr).

@@ -52,6 +52,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, HfFixture,
                          ::testing::Values("llama_bpe_byte_fallback", "llama_metaspace_first", "t5_unigram",
                                            "gemma_unigram_byte_fallback", "word_level_whitespace",
                                            "word_level_punct_digits", "word_level_split", "word_level_split_invert",
+                                           "word_level_metaspace_first",
                                            "bpe_subword_prefix", "byte_level_added_tokens",
                                            "byte_level_split_ignore_merges"));
 
