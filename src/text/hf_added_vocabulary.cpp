@@ -93,13 +93,13 @@ void HfAddedVocabulary::build(const nlohmann::json& list, const HfModel& model, 
     const HfJsonComponent c(list[i], "added_tokens[" + std::to_string(i) + "]", file);
     HfAddedToken t;
     t.content = c.string("content");
-    if (!c.find("id")) c.fail("missing field 'id'");
-    c.unsigned_or("id", 0);
-    t.single_word = c.boolean_or("single_word", false);
-    t.lstrip = c.boolean_or("lstrip", false);
-    t.rstrip = c.boolean_or("rstrip", false);
-    t.normalized = c.boolean_or("normalized", true);
-    t.special = c.boolean_or("special", false);
+    // The declared id is checked but not used: the library assigns its own.
+    c.unsigned_integer("id");
+    t.single_word = c.boolean("single_word");
+    t.lstrip = c.boolean("lstrip");
+    t.rstrip = c.boolean("rstrip");
+    t.normalized = c.boolean("normalized");
+    t.special = c.boolean("special");
     tokens.push_back(std::move(t));
   }
 

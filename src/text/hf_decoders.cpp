@@ -269,7 +269,11 @@ std::unique_ptr<HfDecoder> parse_hf_decoder(const nlohmann::json& json, const st
   if (json.is_null()) return nullptr;
   const HfJsonComponent c(json, where, file);
   const std::string type = c.type();
-  if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
+  if (type == "ByteLevel") {
+    c.boolean("add_prefix_space");  // required by the library, no effect on decoding
+    c.boolean("trim_offsets");
+    return std::make_unique<ByteLevelDecoder>();
+  }
   if (type == "Metaspace") {
     bool prepends = true;
     if (c.find("prepend_scheme")) {
@@ -286,7 +290,7 @@ std::unique_ptr<HfDecoder> parse_hf_decoder(const nlohmann::json& json, const st
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip")
-    return std::make_unique<StripDecoder>(c.character("content"), c.unsigned_or("start", 0), c.unsigned_or("stop", 0));
+    return std::make_unique<StripDecoder>(c.character("content"), c.unsigned_integer("start"), c.unsigned_integer("stop"));
   if (type == "Replace") {
     const auto& pattern = c.object("pattern");
     const auto p = c.child(pattern, ".pattern");
@@ -299,8 +303,8 @@ std::unique_ptr<HfDecoder> parse_hf_decoder(const nlohmann::json& json, const st
       c.fail("field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
     return std::make_unique<ReplaceDecoder>(regex, c.string("content"), file + ": " + where + " (Replace)");
   }
-  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(c.string_or("prefix", "##"), c.boolean_or("cleanup", true));
-  if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(c.string_or("suffix", "</w>"));
+  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(c.string("prefix"), c.boolean("cleanup"));
+  if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(c.string("suffix"));
   if (type == "Sequence") {
     const auto& list = c.array("decoders");
     std::vector<std::unique_ptr<HfDecoder>> steps;

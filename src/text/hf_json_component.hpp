@@ -64,11 +64,10 @@ class HfJsonComponent {
     const auto* f = find(name);
     return f ? as_bool(*f, name) : fallback;
   }
-  std::uint64_t unsigned_or(const char* name, std::uint64_t fallback) const {
-    const auto* f = find(name);
-    if (!f) return fallback;
-    if (!f->is_number_unsigned()) fail(std::string("field '") + name + "' is not a non-negative integer");
-    return f->get<std::uint64_t>();
+  std::uint64_t unsigned_integer(const char* name) const {
+    const auto& f = required(name);
+    if (!f.is_number_unsigned()) fail(std::string("field '") + name + "' is not a non-negative integer");
+    return f.get<std::uint64_t>();
   }
   // A string holding exactly one character (Rust `char` fields).
   char32_t character(const char* name) const {

@@ -162,7 +162,7 @@ std::unique_ptr<HfNormalizer> parse_hf_normalizer(const nlohmann::json& json, co
   if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
   if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
-  if (type == "Strip") return std::make_unique<StripNormalizer>(c.boolean_or("strip_left", true), c.boolean_or("strip_right", true));
+  if (type == "Strip") return std::make_unique<StripNormalizer>(c.boolean("strip_left"), c.boolean("strip_right"));
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(c.string("prepend"));
   if (type == "Replace") {
     const auto& pattern = c.object("pattern");

@@ -136,7 +136,7 @@ std::vector<ParsedPiece> parse_template(const HfJsonComponent& c, const char* fi
 
 std::unique_ptr<HfPostProcessor> parse_template_processing(const HfJsonComponent& c) {
   std::map<std::string, std::vector<TokenId>> specials;
-  if (c.find("special_tokens")) {
+  {
     const auto& map = c.object("special_tokens");
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string at = "special_tokens['" + it.key() + "']";
@@ -159,7 +159,7 @@ std::unique_ptr<HfPostProcessor> parse_template_processing(const HfJsonComponent
     if (it == specials.end()) c.fail("special token '" + p.special + "' of the single template is not in special_tokens");
     single.push_back({false, it->second});
   }
-  if (c.find("pair")) parse_template(c, "pair");
+  parse_template(c, "pair");
   return std::make_unique<TemplateProcessor>(std::move(single));
 }
 
@@ -173,7 +173,11 @@ std::unique_ptr<HfPostProcessor> parse_hf_post_processor(const nlohmann::json& j
   if (type == "TemplateProcessing") return parse_template_processing(c);
   if (type == "RobertaProcessing" || type == "BertProcessing")
     return std::make_unique<ClsSepProcessor>(parse_token_pair(c, "cls"), parse_token_pair(c, "sep"));
-  if (type == "ByteLevel") return std::make_unique<IdentityProcessor>();
+  if (type == "ByteLevel") {
+    c.boolean("add_prefix_space");  // offsets only, but required like the library requires them
+    c.boolean("trim_offsets");
+    return std::make_unique<IdentityProcessor>();
+  }
   if (type == "Sequence") {
     const auto& list = c.array("processors");
     std::vector<std::unique_ptr<HfPostProcessor>> steps;

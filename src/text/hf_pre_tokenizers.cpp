@@ -3,6 +3,7 @@
 // according to a split behaviour, exactly as NormalizedString::split does.
 #include "text/hf_pre_tokenizers.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "text/byte_level.hpp"
@@ -304,8 +305,10 @@ std::unique_ptr<HfPreTokenizer> parse_hf_pre_tokenizer(const nlohmann::json& jso
   if (json.is_null()) return nullptr;
   const HfJsonComponent c(json, where, file);
   const std::string type = c.type();
-  if (type == "ByteLevel")
-    return std::make_unique<ByteLevelPreTokenizer>(c.boolean_or("add_prefix_space", true), c.boolean_or("use_regex", true));
+  if (type == "ByteLevel") {
+    c.boolean("trim_offsets");  // offsets only, but required like the library requires it
+    return std::make_unique<ByteLevelPreTokenizer>(c.boolean("add_prefix_space"), c.boolean_or("use_regex", true));
+  }
   if (type == "Metaspace") {
     const char32_t replacement = c.character("replacement");
     PrependScheme scheme = PrependScheme::Always;
@@ -339,17 +342,17 @@ std::unique_ptr<HfPreTokenizer> parse_hf_pre_tokenizer(const nlohmann::json& jso
       regex = p.string("Regex");
     else
       c.fail("field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
-    const auto behavior = parse_behavior(c, "behavior", SplitBehavior::Removed);
     if (!c.find("behavior")) c.fail("missing field 'behavior'");
-    return std::make_unique<RegexSplitPreTokenizer>(regex, behavior, c.boolean_or("invert", false),
+    const auto behavior = parse_behavior(c, "behavior", SplitBehavior::Removed);
+    return std::make_unique<RegexSplitPreTokenizer>(regex, behavior, c.boolean("invert"),
                                                     file + ": " + where + " (Split)");
   }
   if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
   if (type == "WhitespaceSplit") return make_char_split(unicode::is_whitespace, SplitBehavior::Removed);
   if (type == "Punctuation") return make_char_split(is_punctuation, parse_behavior(c, "behavior", SplitBehavior::Isolated));
   if (type == "Digits")
-    return make_char_split(unicode::is_number, c.boolean_or("individual_digits", false) ? SplitBehavior::Isolated
-                                                                                         : SplitBehavior::Contiguous);
+    return make_char_split(unicode::is_number,
+                           c.boolean("individual_digits") ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
   if (type == "CharDelimiterSplit") {
     const char32_t d = c.character("delimiter");
     return make_char_split([d](char32_t x) { return x == d; }, SplitBehavior::Removed);

@@ -3,6 +3,7 @@
 // the unknown-character penalty of min score - 10.
 #include "text/hf_unigram_model.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 

@@ -1,6 +1,7 @@
 // Vocabulary tables; the reverse table points into the forward one's keys.
 #include "text/hf_vocabulary.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace c2s {

@@ -9,7 +9,7 @@ namespace {
 
 class WordLevelModel final : public HfModel {
  public:
-  explicit WordLevelModel(const HfJsonComponent& c) : vocab_(c, "vocab"), unk_token_(c.string_or("unk_token", "<unk>")) {}
+  explicit WordLevelModel(const HfJsonComponent& c) : vocab_(c, "vocab"), unk_token_(c.string("unk_token")) {}
 
   void tokenize(std::string_view word, std::vector<TokenId>& ids) const override {
     if (const auto id = vocab_.find(word)) {

@@ -115,7 +115,7 @@ inline nlohmann::json fuzz_behavior(FuzzBytes& in) {
 inline nlohmann::json fuzz_pre_tokenizer(FuzzBytes& in, int depth) {
   switch (in.rarely() ? 11 + in.below(2) : in.below(11)) {
     case 0: return nullptr;
-    case 1: return {{"type", "ByteLevel"}, {"add_prefix_space", in.flag()}, {"use_regex", in.byte() % 4 != 0}};
+    case 1: return {{"type", "ByteLevel"}, {"add_prefix_space", in.flag()}, {"trim_offsets", true}, {"use_regex", in.byte() % 4 != 0}};
     case 2: {
       nlohmann::json m = {{"type", "Metaspace"}, {"replacement", in.rarely() ? in.text() : in.character()}};
       static const char* const kSchemes[] = {"always", "first", "never", "sometimes"};
@@ -212,7 +212,7 @@ inline nlohmann::json fuzz_post_processor(FuzzBytes& in, int depth) {
     }
     case 3: return {{"type", in.flag() ? "RobertaProcessing" : "BertProcessing"},
                     {"cls", {"<s>", in.below(40)}}, {"sep", {"</s>", in.below(40)}}};
-    case 4: return {{"type", "ByteLevel"}};
+    case 4: return {{"type", "ByteLevel"}, {"add_prefix_space", in.flag()}, {"trim_offsets", in.flag()}};
     case 5: {
       nlohmann::json list = nlohmann::json::array();
       if (depth < 2)
@@ -226,7 +226,7 @@ inline nlohmann::json fuzz_post_processor(FuzzBytes& in, int depth) {
 inline nlohmann::json fuzz_decoder(FuzzBytes& in, int depth) {
   switch (in.rarely() ? 10 : in.below(10)) {
     case 0: return nullptr;
-    case 1: return {{"type", "ByteLevel"}};
+    case 1: return {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}};
     case 2: return {{"type", "Metaspace"}, {"replacement", in.rarely() ? in.text() : in.character()}, {"prepend_scheme", in.flag() ? "always" : "never"}};
     case 3: return {{"type", "ByteFallback"}};
     case 4: return {{"type", "Fuse"}};

@@ -134,11 +134,19 @@ TEST(HfTokenizerErrors, MalformedFields) {
   j["version"] = "2.0";
   expect_parse_error(j, "unknown tokenizer.json version");
   j = small_tokenizer();
-  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}, {"invert", false}};
   expect_parse_error(j, "invalid regex '(unclosed'");
   j = small_tokenizer();
-  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}};
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}, {"invert", false}};
   expect_parse_error(j, "unknown split behavior 'Sideways'");
+  // Fields the library requires are required here too.
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Isolated"}};
+  expect_parse_error(j, "pre_tokenizer (Split): missing field 'invert'");
+  j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"trim_offsets", true}};
+  expect_parse_error(j, "pre_tokenizer (ByteLevel): missing field 'add_prefix_space'");
+  j = small_tokenizer();
+  j["added_tokens"][0].erase("lstrip");
+  expect_parse_error(j, "added_tokens[0]: missing field 'lstrip'");
   j = small_tokenizer();
   j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "ab"}};
   expect_parse_error(j, "field 'replacement' must be exactly one character");
