@@ -211,8 +211,12 @@ TEST(HfTokenizer, NeoxTinyLoadsAndRoundTrips) {
   }
 }
 
-TEST(HfTokenizer, ManyThreadsGiveTheSameIds) {
-  const auto tok = load_hf_tokenizer(kNeoxTiny);
+// The same texts through both the hand-compiled ByteLevel scanner (neox) and
+// an Oniguruma Split (the Llama-3-style fixture), from eight threads at once.
+class ManyThreads : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ManyThreads, GiveTheSameIds) {
+  const auto tok = load_hf_tokenizer(GetParam());
   std::vector<std::string> texts;
   std::mt19937 rng(7);
   const std::vector<std::string> genes = {"MALAT1", "RPL13", "B2M", "TMSB4X", "EEF1A1", "CD74", "HLA-DRA", "LYZ",
@@ -235,6 +239,9 @@ TEST(HfTokenizer, ManyThreadsGiveTheSameIds) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(mismatches.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(HfTokenizer, ManyThreads,
+                         ::testing::Values(kNeoxTiny, C2S_SOURCE_DIR "/tests/text/fixtures/byte_level_split_ignore_merges.json"));
 
 // Random text drawn from the characters the GPT-2 regex distinguishes.
 std::string random_text(std::mt19937& rng, std::size_t max_chars) {
