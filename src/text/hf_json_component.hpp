@@ -3,6 +3,7 @@
 // place in the file and its type, e.g.
 //   tokenizer.json: normalizer.normalizers[1] (Replace): missing field 'content'
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -19,7 +20,11 @@ class HfJsonComponent {
   HfJsonComponent(const nlohmann::json& json, std::string where, const std::string& file)
       : json_(json), where_(std::move(where)), file_(file) {
     if (!json_.is_object()) fail("expected an object, found " + std::string(json_.type_name()));
+    // Sequences nest by recursion; real files nest two or three deep.
+    if (std::count(where_.begin(), where_.end(), '[') > kMaxNesting)
+      fail("components nested more than " + std::to_string(kMaxNesting) + " levels deep");
   }
+  static constexpr long kMaxNesting = 32;
 
   const nlohmann::json& json() const { return json_; }
   const std::string& where() const { return where_; }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "text/tokenizer.hpp"
 
 namespace c2s {
@@ -34,6 +35,7 @@ class PreTokens {
     if (piece.empty()) return;
     const auto begin = static_cast<std::uint32_t>(text_.size());
     text_.append(piece);
+    check_size();
     pieces_.push_back({begin, static_cast<std::uint32_t>(text_.size()), at_text_start, -1});
   }
   void add_added(TokenId id) { pieces_.push_back({0, 0, false, id}); }
@@ -44,10 +46,17 @@ class PreTokens {
   std::size_t begin_piece() const { return text_.size(); }
   void end_piece(std::size_t begin, bool at_text_start) {
     if (text_.size() == begin) return;
+    check_size();
     pieces_.push_back({static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(text_.size()), at_text_start, -1});
   }
 
  private:
+  // Offsets are 32-bit; a normalizer or pre-tokenizer that grows a large
+  // input past 4 GiB is refused rather than wrapped.
+  void check_size() const {
+    if (text_.size() > 0xFFFFFFFFu) throw Error("tokenizer: text grew past 4 GiB while being cut into pieces");
+  }
+
   std::string text_;
   std::vector<PreToken> pieces_;
 };

@@ -162,6 +162,13 @@ TEST(HfTokenizerErrors, MalformedFields) {
   j = small_tokenizer();
   j["normalizer"] = "NFC";
   expect_parse_error(j, "normalizer: expected an object");
+  // Deeply nested sequences are refused, not recursed into until the stack
+  // runs out.
+  nlohmann::json deep = {{"type", "NFC"}};
+  for (int i = 0; i < 200; ++i) deep = {{"type", "Sequence"}, {"normalizers", nlohmann::json::array({deep})}};
+  j = small_tokenizer();
+  j["normalizer"] = deep;
+  expect_parse_error(j, "nested more than 32 levels deep");
 }
 
 TEST(HfTokenizerErrors, InvalidUtf8InputAndUnknownIds) {
