@@ -1,7 +1,5 @@
-// Byte-level alphabet tables and the hand-compiled GPT-2 pre-tokenization
-// scanner. The scanner tries the regex's alternatives in order at each
-// position, which is what the backtracking engine does, and is several times
-// faster than running the regex.
+// Byte-level alphabet tables and the GPT-2 scanner, which tries the regex's
+// alternatives in order at each position as the backtracking engine does.
 #include "text/byte_level.hpp"
 
 #include <array>

@@ -1,8 +1,5 @@
 // GPT-2's byte-level scheme: every byte shown as a printable character, and
-// the pre-tokenization regex
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// compiled by hand into a scanner (the tokenizers library runs it through
-// Oniguruma; the tests check that both cut every text identically).
+// its pre-tokenization regex compiled by hand into a scanner.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +21,9 @@ int byte_of_char(char32_t c);
 // Appends the byte-level spelling of `bytes` (one character per byte).
 void append_chars(std::string& out, std::string_view bytes);
 
-// The matches of kGpt2Pattern in `text` (valid UTF-8), which tile it.
+// The matches of kGpt2Pattern in `text` (valid UTF-8), which tile it. The
+// tokenizers library runs the pattern through Oniguruma; a test checks that
+// both cut random text identically.
 void split_gpt2(std::string_view text, std::vector<std::pair<std::size_t, std::size_t>>& matches);
 
 }  // namespace c2s::byte_level

@@ -1,7 +1,5 @@
-// Added tokens of a tokenizer.json: their ids, and how they are found in the
-// input before anything else runs (added_vocabulary.rs): special and
-// non-normalized tokens in the raw text, normalized ones in the normalized
-// text, leftmost-longest, honouring single_word, lstrip and rstrip.
+// Added tokens of a tokenizer.json: their ids, and finding them in the input
+// before anything else runs, as added_vocabulary.rs does.
 #pragma once
 #include <array>
 #include <functional>
@@ -31,7 +29,10 @@ class HfAddedVocabulary {
   // the next id after the vocabulary.
   void build(const nlohmann::json& list, const HfModel& model, const HfNormalizer* normalizer, const std::string& file);
 
-  // Cuts `text` into added tokens and normalized text pieces.
+  // Cuts `text` into added tokens and normalized text pieces: special and
+  // non-normalized tokens are found in the raw text, normalized ones in each
+  // normalized stretch between them; leftmost-longest, honouring
+  // single_word, lstrip and rstrip.
   void extract(std::string_view text, const HfNormalizer* normalizer, PreTokens& out) const;
 
   std::optional<TokenId> token_to_id(std::string_view content) const;

@@ -1,7 +1,5 @@
 // One component object of a tokenizer.json (a normalizer, a pre-tokenizer,
-// ...) with typed field access whose errors name the file, the component's
-// place in the file and its type, e.g.
-//   tokenizer.json: normalizer.normalizers[1] (Replace): missing field 'content'
+// ...) with typed field access whose errors say where the component is.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +13,8 @@
 
 namespace c2s {
 
+// Errors name the file, the component's place and its type, e.g.
+//   tokenizer.json: normalizer.normalizers[1] (Replace): missing field 'content'
 class HfJsonComponent {
  public:
   HfJsonComponent(const nlohmann::json& json, std::string where, const std::string& file)

@@ -1,8 +1,5 @@
-// Memo of pre-tokenized word -> ids for one tokenizer. Cell sentences repeat
-// the same few thousand gene words, so nearly every word is a lookup rather
-// than a BPE merge. Each thread keeps its own bounded tables (the read path
-// takes no lock and shares no cache line), found by the tokenizer's serial
-// number, which is never reused, so a table never outlives its meaning.
+// Memo of pre-tokenized word -> ids for one tokenizer: cell sentences repeat
+// the same few thousand gene words, so nearly every word is a lookup.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -78,6 +75,9 @@ class WordIdTable {
   std::vector<TokenId> ids_;
 };
 
+// Each thread keeps its own bounded tables (the read path takes no lock and
+// shares no cache line), found by the tokenizer's serial number, which is
+// never reused, so a table never outlives the tokenizer it belongs to.
 class HfWordCache {
  public:
   HfWordCache();

@@ -1,7 +1,5 @@
-// Hand-made tokenizer.json fixtures (tests/text/fixtures, written by
-// make_expected.js) against the outputs the Rust tokenizers library gave for
-// them: Unigram and BPE with Metaspace and byte fallback, WordLevel with the
-// splitting pre-tokenizers, normalizers, templates, added-token options.
+// Hand-made tokenizer.json fixtures (tests/text/fixtures) against the outputs
+// the Rust tokenizers library gave for them (written by make_expected.js).
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -1,11 +1,5 @@
 // The tokenizer.json fuzz body, shared by the GoogleTest mutation loop
-// (hf_tokenizer_fuzz_test.cpp) and the libFuzzer target
-// (fuzz/hf_tokenizer_fuzz.cpp). The first bytes of the input build a
-// tokenizer.json, either as raw JSON text or by choosing components and
-// their fields; the rest is the text to encode. A c2s::Error anywhere is an
-// acceptable outcome; any other exception, a crash or a hang is a bug, and so
-// are ids that encode produced but the tokenizer cannot name, encodings that
-// change on a second call, and invalid UTF-8 that encodes without an Error.
+// (hf_tokenizer_fuzz_test.cpp) and the libFuzzer target (fuzz/).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -312,6 +306,13 @@ inline void exercise_tokenizer(const Tokenizer& tok, const std::string& text, Fu
   tok.vocab_size();
 }
 
+// The first bytes of the input build a tokenizer.json, either as raw JSON
+// text (mode byte % 4 == 0, then a 16-bit length) or by choosing components
+// and their fields; the rest is the text to encode. A c2s::Error anywhere is
+// an acceptable outcome; any other exception, a crash or a hang is a bug, and
+// so are ids that encode produced but the tokenizer cannot name, encodings
+// that change on a second call, and invalid UTF-8 that encodes without an
+// Error.
 inline void fuzz_hf_tokenizer(const std::uint8_t* data, std::size_t size) {
   FuzzBytes in(data, size);
   std::unique_ptr<Tokenizer> tok;

@@ -1,9 +1,5 @@
-// A few seconds of seeded mutation fuzzing of the tokenizer.json engine
-// through the shared fuzz body (hf_tokenizer_fuzz.hpp): the fixtures and a
-// cut-down GPT-NeoX tokenizer.json as raw JSON (mutated as bytes and as JSON
-// trees), and random component choices. Inputs are drawn from a fixed seed,
-// so a failure names an input that reproduces; C2S_FUZZ_SECONDS sets the
-// budget (default 4).
+// A few seconds (C2S_FUZZ_SECONDS, default 4) of seeded mutation fuzzing of
+// the tokenizer.json engine through the shared body in hf_tokenizer_fuzz.hpp.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -154,6 +150,9 @@ std::string save_input(const Bytes& b, const std::string& name) {
   return path.string();
 }
 
+// Seeds: the fixtures and a cut-down GPT-NeoX tokenizer.json as raw JSON
+// (mutated as bytes and as JSON trees), and random component choices. Inputs
+// come from a fixed seed, and a failing one is saved to a file.
 TEST(HfTokenizerFuzz, SeededMutationsOnlyEverRaiseErrors) {
   std::vector<Bytes> corpus;
   const std::string sample = "Cell sentence: MALAT1 <s> é 😀  \t<unk>▁Ġ12 it's";
