@@ -6,7 +6,7 @@
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 #include "text/tokenizer.hpp"
-#include "text/utf8_validation.hpp"
+#include "text/utf8.hpp"
 
 namespace c2s {
 
@@ -60,9 +60,9 @@ void add_tokenize_command(CommandSet& set) {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       std::string text = line_text(line);
-      if (find_invalid_utf8(text) != std::string::npos) {
+      if (!utf8::is_valid(text)) {
         flush();  // the lines before it are answered
-        require_valid_utf8(text, "stdin line " + std::to_string(line_no));
+        utf8::require_valid(text, "stdin line " + std::to_string(line_no));
       }
       texts.push_back(std::move(text));
       if (texts.size() == kBatch) flush();

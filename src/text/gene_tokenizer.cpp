@@ -11,7 +11,7 @@
 
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
-#include "text/utf8_validation.hpp"
+#include "text/utf8.hpp"
 
 namespace c2s {
 
@@ -261,7 +261,7 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
   std::vector<std::string> unfit;
   std::size_t n_unfit = 0;
   for (const auto& gene : inputs.genes) {
-    require_valid_utf8(gene, "gene name");
+    utf8::require_valid(gene, "gene name");
     std::vector<std::string> words = gene_tokenizer_words(gene);
     if (gene.empty() || words.size() != 1 || words[0] != kSpace + gene) {
       if (unfit.size() < 5) unfit.push_back("'" + gene + "'");
@@ -278,11 +278,11 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
                                       "only, or ending in sentence punctuation or a bracket): " + list);
   }
   for (const auto& label : inputs.labels) {
-    require_valid_utf8(label, "label value");
+    utf8::require_valid(label, "label value");
     for (const auto& w : gene_tokenizer_words(label)) summary.label_words += vocab.add(w);
   }
   for (const auto& t : inputs.templates) {
-    require_valid_utf8(t.text(), t.where());
+    utf8::require_valid(t.text(), t.where());
     for (const auto& part : t.literal_parts())
       for (const auto& w : gene_tokenizer_words(part)) summary.template_words += vocab.add(w);
   }

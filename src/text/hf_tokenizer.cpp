@@ -81,8 +81,7 @@ HfTokenizer::HfTokenizer(const nlohmann::json& j, const std::string& context) : 
 }
 
 std::vector<TokenId> HfTokenizer::encode(std::string_view text, bool add_special_tokens) const {
-  if (const auto bad = utf8::find_invalid(text); bad != std::string_view::npos)
-    throw Error(context_, "encode: input is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  utf8::require_valid(text, context_ + ": encode");
   if (text.size() > kMaxTextBytes) throw Error(context_, "encode: input longer than 1 GiB");
 
   thread_local PreTokens extracted, cut;

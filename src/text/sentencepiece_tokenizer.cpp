@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
-#include "text/utf8_validation.hpp"
+#include "text/utf8.hpp"
 
 namespace c2s {
 
@@ -65,7 +65,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   }
 
   std::vector<TokenId> encode(std::string_view text, bool add_special_tokens) const override {
-    require_valid_utf8(text, "text to tokenize");
+    utf8::require_valid(text, "text to tokenize");
     std::vector<TokenId> out;
     if (add_special_tokens && add_bos_) out.push_back(required(special_ids().bos, "BOS"));
     std::vector<int> piece_ids;

@@ -110,10 +110,7 @@ void read_tokenizer_config(const fs::path& path, TokenizerFolderConfig& c, bool&
     auto content = token_content(token, file, field);
     if (!content || content->empty()) throw Error(file, "field '" + field + "': no content");
     spec.content = *content;
-    auto flag = [&](const char* name) {
-      auto v = optional_bool(token, name, file);
-      return v.value_or(false);
-    };
+    auto flag = [&, &entry = token](const char* name) { return optional_bool(entry, name, file).value_or(false); };
     spec.special = flag("special");
     spec.lstrip = flag("lstrip");
     spec.rstrip = flag("rstrip");

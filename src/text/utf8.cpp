@@ -2,6 +2,8 @@
 // sequences (Unicode 15, table 3-7).
 #include "text/utf8.hpp"
 
+#include "core/error.hpp"
+
 namespace c2s::utf8 {
 namespace {
 
@@ -54,6 +56,11 @@ std::size_t find_invalid(std::string_view text) {
     i += static_cast<std::size_t>(len);
   }
   return std::string_view::npos;
+}
+
+void require_valid(std::string_view text, const std::string& context) {
+  if (const auto at = find_invalid(text); at != std::string_view::npos)
+    throw Error(context, "invalid UTF-8 at byte " + std::to_string(at));
 }
 
 std::string from_bytes_lossy(std::string_view bytes) {

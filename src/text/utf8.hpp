@@ -12,6 +12,8 @@ namespace c2s::utf8 {
 // code points above U+10FFFF are invalid, as in Rust's str), or npos.
 std::size_t find_invalid(std::string_view text);
 inline bool is_valid(std::string_view text) { return find_invalid(text) == std::string_view::npos; }
+// An Error "<context>: invalid UTF-8 at byte N" unless `text` is valid.
+void require_valid(std::string_view text, const std::string& context);
 
 // Length of the sequence that starts with lead byte `b` (1 for anything that
 // is not a multi-byte lead, so a scan always advances).

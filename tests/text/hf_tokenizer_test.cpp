@@ -173,10 +173,10 @@ TEST(HfTokenizerErrors, MalformedFields) {
 
 TEST(HfTokenizerErrors, InvalidUtf8InputAndUnknownIds) {
   const auto tok = parse_hf_tokenizer(small_tokenizer(), "test.json");
-  expect_error([&] { tok->encode("ab\xC3(", false); }, "test.json: encode: input is not valid UTF-8 (byte 2)");
-  expect_error([&] { tok->encode("\xED\xA0\x80", false); }, "not valid UTF-8");  // a surrogate
-  expect_error([&] { tok->encode("\xF4\x90\x80\x80", false); }, "not valid UTF-8");  // above U+10FFFF
-  expect_error([&] { tok->encode("\xC0\xAF", false); }, "not valid UTF-8");  // overlong
+  expect_error([&] { tok->encode("ab\xC3(", false); }, "test.json: encode: invalid UTF-8 at byte 2");
+  expect_error([&] { tok->encode("\xED\xA0\x80", false); }, "invalid UTF-8");  // a surrogate
+  expect_error([&] { tok->encode("\xF4\x90\x80\x80", false); }, "invalid UTF-8");  // above U+10FFFF
+  expect_error([&] { tok->encode("\xC0\xAF", false); }, "invalid UTF-8");  // overlong
   expect_error([&] { tok->id_to_token(99); }, "token id 99 is outside the vocabulary");
   // decode skips ids it does not know, as the library does.
   EXPECT_EQ(tok->decode(std::vector<TokenId>{1, 99, -5, 2}, false), "ab");
