@@ -86,7 +86,11 @@ SentenceStoreWriter::SentenceStoreWriter(const std::string& path, StoreHeader he
 
 SentenceStoreWriter::~SentenceStoreWriter() = default;
 
-void SentenceStoreWriter::append(const CellBlock& block) {
+void SentenceStoreWriter::append(const CellBlock& block) { append_block(block); }
+void SentenceStoreWriter::append(const NarrowCellBlock& block) { append_block(block); }
+
+template <class Gene>
+void SentenceStoreWriter::append_block(const BasicCellBlock<Gene>& block) {
   auto& m = *impl_;
   const std::string& target = m.output.target().string();
   const std::size_t n = block.size();
@@ -110,7 +114,7 @@ void SentenceStoreWriter::append(const CellBlock& block) {
   // global lock.
   const auto n_genes = std::uint32_t(m.header.genes.size());
   std::uint32_t largest = 0;
-  for (auto g : block.genes) largest = std::max(largest, g);
+  for (auto g : block.genes) largest = std::max<std::uint32_t>(largest, g);
   if (!block.genes.empty() && largest >= n_genes)
     throw Error(target, fmt::format("gene index {} out of range ({} genes)", largest, n_genes));
   if (n_genes <= 65536) {
