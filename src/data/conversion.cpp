@@ -121,26 +121,31 @@ ConvertResult convert_with(MatrixSource& source, const std::string& store_path, 
     }
   };
   hooks.kept_row = [&](std::size_t task, std::int64_t row, const std::int32_t* indices, const float* values,
-                       std::size_t n) {
+                       std::size_t n, std::size_t n_positive) {
     BasicCellBlock<Gene>& part = pending.back()[task];
-    thread_local std::vector<std::uint32_t> genes;
-    thread_local std::vector<float> raw;
-    genes.resize(n);
-    raw.resize(n);
-    std::size_t n_genes = 0;
-    std::uint32_t* g_out = genes.data();
-    float* v_out = raw.data();
-    for (std::size_t e = 0; e < n; ++e) {
-      // Branch-free compaction of the positive entries (explicit zeros are rare).
-      g_out[n_genes] = std::uint32_t(indices[e]);
-      v_out[n_genes] = values[e];
-      n_genes += values[e] > 0;
+    // Ranked straight from the stored entries; only a row with explicit
+    // zeros (rare) is compacted first. Normalisation is monotone within a
+    // cell, so the raw values rank the same.
+    const auto* genes = reinterpret_cast<const std::uint32_t*>(indices);  // checked non-negative by the reader
+    const float* raw = values;
+    if (n_positive != n) {
+      thread_local std::vector<std::uint32_t> kept_genes;
+      thread_local std::vector<float> kept_values;
+      kept_genes.resize(n);
+      kept_values.resize(n);
+      std::size_t k = 0;
+      for (std::size_t e = 0; e < n; ++e) {
+        kept_genes[k] = std::uint32_t(indices[e]);
+        kept_values[k] = values[e];
+        k += values[e] > 0;
+      }
+      genes = kept_genes.data();
+      raw = kept_values.data();
     }
-    // Normalisation is monotone within a cell: rank on the raw values.
     const std::size_t first = part.genes.size();
-    part.genes.resize(first + n_genes);
-    rank_cell(genes.data(), raw.data(), n_genes, options.seed, std::uint64_t(row), part.genes.data() + first,
-              part.run_values, part.run_lengths);
+    part.genes.resize(first + n_positive);
+    rank_cell(genes, raw, n_positive, options.seed, std::uint64_t(row), part.genes.data() + first, part.run_values,
+              part.run_lengths);
     part.offsets.push_back(std::int64_t(part.genes.size()));
     part.run_offsets.push_back(std::int64_t(part.run_values.size()));
     part.names.push_back(cell_names[std::size_t(row)]);
