@@ -195,7 +195,7 @@ PreprocessPlan plan_preprocessing(MatrixSource& source, const PreprocessOptions&
           const std::int32_t g = genes[e];
           if (++cells_of_gene[g] < min_cells && !gene_safe[g]) task_rare[t].push_back({g, begin + r, values[e]});
         }
-        if (hooks.kept_row) hooks.kept_row(t, begin + r, genes, values, n_entries);
+        if (hooks.kept_row) hooks.kept_row(t, begin + r, genes, values, n_entries, std::size_t(s.positives));
       }
       task_integer[t] = integer;
     });

@@ -59,12 +59,13 @@ struct PreprocessPlan {
 // tasks run on the thread pool; begin_block is called before a block's tasks
 // (in block order, on the calling thread), kept_row for every cell that
 // passes the cell filters (on a worker thread, with its task number), the
-// rows of a task in order.
+// rows of a task in order, with the row's stored entries (n of them,
+// n_positive of them above zero).
 struct ScanHooks {
   // Task t of the block covers its rows [t * rows_per_task, (t + 1) * rows_per_task).
   std::function<void(const SparseRows& block, std::size_t n_tasks, std::int64_t rows_per_task)> begin_block;
   std::function<void(std::size_t task, std::int64_t row, const std::int32_t* genes, const float* values,
-                     std::size_t n)>
+                     std::size_t n, std::size_t n_positive)>
       kept_row;
 };
 

@@ -14,15 +14,17 @@ namespace {
 // values are sorted with random tie keys.
 constexpr std::uint32_t kBuckets = 256;
 
-void shuffle_range(std::uint32_t* genes, std::size_t n, Rng& rng) {
+template <class Gene>
+void shuffle_range(Gene* genes, std::size_t n, Rng& rng) {
   for (std::size_t i = n; i > 1; --i) std::swap(genes[i - 1], genes[rng.below32(std::uint32_t(i))]);
 }
 
 // Sorts (value desc, random tie key) with 64-bit keys: value bits above, the
 // entry's index below; the random key is drawn per entry.
-void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, Rng& rng) {
+template <class Gene>
+void sort_with_random_ties(Gene* genes, float* values, std::size_t n, Rng& rng) {
   thread_local std::vector<std::uint64_t> keys;
-  thread_local std::vector<std::uint32_t> g2;
+  thread_local std::vector<Gene> g2;
   thread_local std::vector<float> v2;
   // Positions in a random order: position p of entry i gives its tie rank.
   thread_local std::vector<std::uint32_t> perm;
@@ -43,7 +45,7 @@ void sort_with_random_ties(std::uint32_t* genes, float* values, std::size_t n, R
     g2[i] = genes[src];
     v2[i] = values[src];
   }
-  std::memcpy(genes, g2.data(), n * sizeof(std::uint32_t));
+  std::memcpy(genes, g2.data(), n * sizeof(Gene));
   std::memcpy(values, v2.data(), n * sizeof(float));
 }
 
@@ -61,8 +63,9 @@ void append_runs(const float* values, std::size_t n, BlockVector<float>& run_val
 
 }  // namespace
 
+template <class Gene>
 void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, std::uint64_t seed,
-               std::uint64_t cell_index, std::uint32_t* g2, BlockVector<float>& run_values,
+               std::uint64_t cell_index, Gene* g2, BlockVector<float>& run_values,
                BlockVector<std::uint32_t>& run_lengths) {
   if (n == 0) return;
   Rng rng(seed, cell_index);
@@ -81,7 +84,7 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
     auto iv = std::uint32_t(v);
     if (float(iv) != v || v >= 4294967296.f) {
       large_values.assign(values, values + n);
-      std::memcpy(g2, genes, n * sizeof(std::uint32_t));
+      for (std::size_t i = 0; i < n; ++i) g2[i] = Gene(genes[i]);
       sort_with_random_ties(g2, large_values.data(), n, rng);
       append_runs(large_values.data(), n, run_values, run_lengths);
       return;
@@ -111,10 +114,10 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
     float v = values[i];
     auto iv = std::uint32_t(v);
     if (iv < kBuckets) {
-      g2[start[i % kLanes][iv]++] = genes[i];
+      g2[start[i % kLanes][iv]++] = Gene(genes[i]);
     } else {
       large_values[next_large] = v;
-      g2[next_large++] = genes[i];
+      g2[next_large++] = Gene(genes[i]);
     }
   }
   if (large > 1) sort_with_random_ties(g2, large_values.data(), large, rng);
@@ -130,6 +133,11 @@ void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, s
     run_lengths.push_back(std::uint32_t(b_end - b_begin));
   }
 }
+
+template void rank_cell(const std::uint32_t*, const float*, std::size_t, std::uint64_t, std::uint64_t,
+                        std::uint32_t*, BlockVector<float>&, BlockVector<std::uint32_t>&);
+template void rank_cell(const std::uint32_t*, const float*, std::size_t, std::uint64_t, std::uint64_t,
+                        std::uint16_t*, BlockVector<float>&, BlockVector<std::uint32_t>&);
 
 void rank_cell(std::vector<std::uint32_t>& genes, std::vector<float>& values, std::uint64_t seed,
                std::uint64_t cell_index) {

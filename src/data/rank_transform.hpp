@@ -17,8 +17,10 @@ namespace c2s {
 // results for any thread count. The reference shuffles then sorts stably;
 // this draws the same distribution of tie orders, faster: small integer
 // counts go to buckets (counting sort) shuffled within, the rest is sorted.
+// Gene is std::uint32_t or, for up to 65536 genes, std::uint16_t.
+template <class Gene>
 void rank_cell(const std::uint32_t* genes, const float* values, std::size_t n, std::uint64_t seed,
-               std::uint64_t cell_index, std::uint32_t* out_genes, BlockVector<float>& run_values,
+               std::uint64_t cell_index, Gene* out_genes, BlockVector<float>& run_values,
                BlockVector<std::uint32_t>& run_lengths);
 
 // The same, reordering `genes`/`values` in place (values expanded).

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <type_traits>
 #include <fmt/format.h>
 
 #include "core/atomic_output.hpp"
@@ -49,15 +50,18 @@ struct SentenceStoreWriter::Impl {
   BlockVector<float> stage_run_values;
   BlockVector<std::uint32_t> stage_run_lengths;
 
-  void flush() {
+  void flush_genes() {
     genes->append(stage_genes16.data(), std::int64_t(stage_genes16.size()));
     genes->append(stage_genes32.data(), std::int64_t(stage_genes32.size()));
+    stage_genes16.clear();
+    stage_genes32.clear();
+  }
+  void flush() {
+    flush_genes();
     offsets->append(stage_offsets.data(), std::int64_t(stage_offsets.size()));
     run_offsets->append(stage_run_offsets.data(), std::int64_t(stage_run_offsets.size()));
     run_values->append(stage_run_values.data(), std::int64_t(stage_run_values.size()));
     run_lengths->append(stage_run_lengths.data(), std::int64_t(stage_run_lengths.size()));
-    stage_genes16.clear();
-    stage_genes32.clear();
     stage_offsets.clear();
     stage_run_offsets.clear();
     stage_run_values.clear();
@@ -86,7 +90,11 @@ SentenceStoreWriter::SentenceStoreWriter(const std::string& path, StoreHeader he
 
 SentenceStoreWriter::~SentenceStoreWriter() = default;
 
-void SentenceStoreWriter::append(const CellBlock& block) {
+void SentenceStoreWriter::append(const CellBlock& block) { append_block(block); }
+void SentenceStoreWriter::append(const NarrowCellBlock& block) { append_block(block); }
+
+template <class Gene>
+void SentenceStoreWriter::append_block(const BasicCellBlock<Gene>& block) {
   auto& m = *impl_;
   const std::string& target = m.output.target().string();
   const std::size_t n = block.size();
@@ -110,10 +118,15 @@ void SentenceStoreWriter::append(const CellBlock& block) {
   // global lock.
   const auto n_genes = std::uint32_t(m.header.genes.size());
   std::uint32_t largest = 0;
-  for (auto g : block.genes) largest = std::max(largest, g);
+  for (auto g : block.genes) largest = std::max<std::uint32_t>(largest, g);
   if (!block.genes.empty() && largest >= n_genes)
     throw Error(target, fmt::format("gene index {} out of range ({} genes)", largest, n_genes));
-  if (n_genes <= 65536) {
+  // A large block already in the stored width goes to the file as it is.
+  constexpr bool narrow = std::is_same_v<Gene, std::uint16_t>;
+  if (block.genes.size() >= (std::size_t(1) << 16) && narrow == (n_genes <= 65536)) {
+    m.flush_genes();
+    m.genes->append(block.genes.data(), std::int64_t(block.genes.size()));
+  } else if (n_genes <= 65536) {
     m.stage_genes16.insert(m.stage_genes16.end(), block.genes.begin(), block.genes.end());
   } else {
     m.stage_genes32.insert(m.stage_genes32.end(), block.genes.begin(), block.genes.end());
@@ -127,7 +140,9 @@ void SentenceStoreWriter::append(const CellBlock& block) {
   m.entries += block.offsets.back();
   m.runs += block.run_offsets.back();
   m.names.insert(m.names.end(), block.names.begin(), block.names.end());
-  if (m.stage_genes16.size() + m.stage_genes32.size() >= (std::size_t(1) << 22)) m.flush();
+  if (m.stage_genes16.size() + m.stage_genes32.size() >= (std::size_t(1) << 22) ||
+      m.stage_offsets.size() >= (std::size_t(1) << 16))
+    m.flush();
 }
 
 void SentenceStoreWriter::set_obs(const DataFrame& obs) {

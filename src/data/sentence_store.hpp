@@ -22,10 +22,13 @@ namespace c2s {
 // genes[offsets[i] .. offsets[i+1]), most expressed first. Their normalised
 // values are non-increasing and repeat, so they are held as runs: cell i's
 // runs are run_values/run_lengths[run_offsets[i] .. run_offsets[i+1]), each
-// value shared by `length` consecutive genes.
-struct CellBlock {
+// value shared by `length` consecutive genes. Conversion builds its blocks
+// with 16-bit gene indices when the input has at most 65536 genes (half the
+// memory); everything else uses 32-bit ones (CellBlock).
+template <class Gene>
+struct BasicCellBlock {
   std::vector<std::int64_t> offsets{0};
-  BlockVector<std::uint32_t> genes;  // resized then filled: no zero-filling
+  BlockVector<Gene> genes;  // resized then filled: no zero-filling
   std::vector<std::int64_t> run_offsets{0};
   BlockVector<float> run_values;
   BlockVector<std::uint32_t> run_lengths;
@@ -48,6 +51,8 @@ struct CellBlock {
     return out;
   }
 };
+using CellBlock = BasicCellBlock<std::uint32_t>;
+using NarrowCellBlock = BasicCellBlock<std::uint16_t>;
 
 struct StoreHeader {
   std::vector<std::string> genes;         // vocabulary, upper-cased, unique
@@ -62,6 +67,7 @@ class SentenceStoreWriter {
   SentenceStoreWriter(const std::string& path, StoreHeader header);
   ~SentenceStoreWriter();
   void append(const CellBlock& block);
+  void append(const NarrowCellBlock& block);
   void set_obs(const DataFrame& obs);  // index must equal the cell names
   void set_inverse_model(const InverseModel& model);
   void commit();
@@ -69,6 +75,8 @@ class SentenceStoreWriter {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  template <class Gene>
+  void append_block(const BasicCellBlock<Gene>& block);
 };
 
 class SentenceStore {

@@ -20,13 +20,15 @@ class DenseTestMatrix : public MatrixSource {
   const DataFrame& obs() const override { return obs_; }
   const DataFrame& var() const override { return var_; }
   DataFrame& mutable_obs() { return obs_; }
+  // Also store the zeros of every other cell, as files may (explicit zeros).
+  void store_zeros() { store_zeros_ = true; }
   void read_rows(std::int64_t begin, std::int64_t end, SparseRows& out) override {
     out.clear(begin, n_cols());
     for (std::int64_t r = begin; r < end; ++r) {
       // Reverse column order: readers may hand out unsorted entries.
       for (std::int64_t c = n_cols() - 1; c >= 0; --c) {
         float v = rows_[std::size_t(r)][std::size_t(c)];
-        if (v != 0) {
+        if (v != 0 || (store_zeros_ && r % 2 == 0)) {
           out.indices.push_back(std::int32_t(c));
           out.values.push_back(v);
         }
@@ -39,6 +41,7 @@ class DenseTestMatrix : public MatrixSource {
  private:
   std::vector<std::vector<float>> rows_;
   DataFrame obs_, var_;
+  bool store_zeros_ = false;
 };
 
 }  // namespace c2s::testing_support

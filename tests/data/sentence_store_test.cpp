@@ -50,6 +50,21 @@ ConvertOptions no_filter() {
 }
 }  // namespace
 
+// Stored zeros are not expressed genes: same sentences, counts and fit.
+TEST(SentenceStore, StoredZerosAreNotInSentences) {
+  auto dir = temp_dir("zeros");
+  auto plain = matrix();
+  auto zeros = matrix();
+  zeros.store_zeros();
+  convert_to_store(plain, (dir / "plain.c2s").string(), no_filter());
+  convert_to_store(zeros, (dir / "zeros.c2s").string(), no_filter());
+  SentenceStore a((dir / "plain.c2s").string()), b((dir / "zeros.c2s").string());
+  EXPECT_EQ(a.n_entries(), b.n_entries());
+  EXPECT_EQ(a.header().gene_n_cells, b.header().gene_n_cells);
+  for (std::int64_t c = 0; c < a.n_cells(); ++c) EXPECT_EQ(a.sentence(c), b.sentence(c)) << c;
+  EXPECT_EQ(a.inverse_model()->slope, b.inverse_model()->slope);
+}
+
 TEST(SentenceStore, ConvertAndReadBack) {
   auto dir = temp_dir("convert");
   auto m = matrix();
