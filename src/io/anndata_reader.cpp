@@ -399,7 +399,7 @@ struct AnnDataReader::Impl {
   void open_sparse(hid_t group, bool csr, const std::vector<std::int64_t>& shape);
   void convert_csc();
   void map_entries();
-  void read_mapped_rows(std::int64_t lo, SparseRows& out);
+  bool read_mapped_rows(std::int64_t lo, SparseRows& out);
   void check_indices(const std::int32_t* idx, const std::int64_t* offsets, std::int64_t n_major,
                      std::int64_t first_major, std::int64_t limit) const;
 };
@@ -514,19 +514,25 @@ void AnnDataReader::Impl::map_entries() {
   auto file = MappedFile::open(path);
   if (!file) return;
   const auto n = std::uint64_t(nnz);
-  MappedArray<std::int32_t> idx(*file, idx_layout->chunk_elements, std::move(idx_layout->chunk_offsets), n);
-  MappedArray<float> val(*file, val_layout->chunk_elements, std::move(val_layout->chunk_offsets), n);
-  if (!idx.valid() || !val.valid()) return;
+  // Chunks are located as blocks are read (a lookup each), not all up front.
+  MappedArray<std::int32_t> idx(*file, idx_layout->chunk_elements, n, [this, l = *idx_layout](std::uint64_t c) {
+    return h5::chunk_offset(indices, c, l, sizeof(std::int32_t));
+  });
+  MappedArray<float> val(*file, val_layout->chunk_elements, n, [this, l = *val_layout](std::uint64_t c) {
+    return h5::chunk_offset(data, c, l, sizeof(float));
+  });
   // The mapping must agree with what HDF5 reads, at both ends.
   const std::int64_t probe = std::min<std::int64_t>(nnz, 64);
   const auto n_probe = static_cast<std::size_t>(probe);
   for (std::int64_t from : {std::int64_t(0), nnz - probe}) {
+    const auto b = std::uint64_t(from), e = std::uint64_t(from + probe);
+    if (!idx.resolve(b, e) || !val.resolve(b, e)) return;
     std::vector<std::int32_t> i_h5(n_probe), i_map(n_probe);
     std::vector<float> v_h5(n_probe), v_map(n_probe);
     h5::read_1d(indices, H5T_NATIVE_INT32, from, probe, i_h5.data());
     h5::read_1d(data, H5T_NATIVE_FLOAT, from, probe, v_h5.data());
-    idx.copy(std::uint64_t(from), std::uint64_t(from + probe), i_map.data());
-    val.copy(std::uint64_t(from), std::uint64_t(from + probe), v_map.data());
+    idx.copy(b, e, i_map.data());
+    val.copy(b, e, v_map.data());
     if (std::memcmp(i_h5.data(), i_map.data(), n_probe * 4) || std::memcmp(v_h5.data(), v_map.data(), n_probe * 4))
       return;
   }
@@ -537,10 +543,12 @@ void AnnDataReader::Impl::map_entries() {
 
 // Points each row of `out` (indptr already set; its entries start at entry
 // `lo`) at its entries in the mapped file; the few rows that cross a gap
-// between stored chunks are copied into out.indices / out.values.
-void AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
+// between stored chunks are copied into out.indices / out.values. False,
+// with `out` untouched, when a chunk of the block cannot be located.
+bool AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
   const std::int64_t n = out.n_rows();
   const auto first = std::uint64_t(lo), last = first + std::uint64_t(out.nnz());
+  if (!mapped_indices.resolve(first, last) || !mapped_data.resolve(first, last)) return false;
   // Map this block's pages now, on the reading thread, rather than by faults
   // in the workers; give back those of blocks before the previous one.
   mapped_indices.prefault(first, last);
@@ -575,6 +583,7 @@ void AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
     check_indices(index_at[std::size_t(r)], row_offsets, 1, out.first_row + r, cols);
   }
   out.point_rows_at(std::move(index_at), std::move(value_at));
+  return true;
 }
 
 void AnnDataReader::Impl::convert_csc() {
@@ -694,10 +703,7 @@ void AnnDataReader::read_rows(std::int64_t begin, std::int64_t end, SparseRows& 
     std::copy(m.csr_values.begin() + lo, m.csr_values.begin() + hi, out.values.begin());
     return;
   }
-  if (m.mapping) {
-    m.read_mapped_rows(lo, out);
-    return;
-  }
+  if (m.mapping && m.read_mapped_rows(lo, out)) return;
   // One hyperslab read each; HDF5 converts int64 indices and float64/integer
   // data to our types on the way in.
   out.indices.resize(std::size_t(hi - lo));

@@ -344,39 +344,41 @@ std::optional<RawLayout> raw_layout(hid_t dataset, hid_t mem_type) {
   }
   Handle space(H5Dget_space(dataset));
   if (H5Sget_simple_extent_ndims(space) != 1) return std::nullopt;
-  const std::int64_t total = element_count(space);
-  const std::uint64_t element = H5Tget_size(mem_type);
+  const auto total = std::uint64_t(element_count(space));
   RawLayout layout;
   switch (H5Pget_layout(dcpl)) {
     case H5D_CONTIGUOUS: {
       haddr_t at = H5Dget_offset(dataset);
       if (at == HADDR_UNDEF) return std::nullopt;
-      layout.chunk_elements = std::uint64_t(std::max<std::int64_t>(total, 1));
-      layout.chunk_offsets.push_back(at);
+      layout.chunk_elements = std::max<std::uint64_t>(total, 1);
+      layout.n_chunks = 1;
+      layout.contiguous_offset = at;
       return layout;
     }
     case H5D_CHUNKED: {
       hsize_t chunk = 0;
       if (H5Pget_chunk(dcpl, 1, &chunk) != 1 || chunk == 0) return std::nullopt;
-      const auto n_chunks = std::uint64_t((total + std::int64_t(chunk) - 1) / std::int64_t(chunk));
       layout.chunk_elements = chunk;
-      layout.chunk_offsets.reserve(n_chunks);
-      for (std::uint64_t i = 0; i < n_chunks; ++i) {
-        // By coordinate: an index lookup, not a walk over the earlier chunks.
-        hsize_t coord = i * chunk;
-        unsigned mask = 0;
-        haddr_t at = HADDR_UNDEF;
-        hsize_t size = 0;
-        if (H5Dget_chunk_info_by_coord(dataset, &coord, &mask, &at, &size) < 0 || at == HADDR_UNDEF ||
-            size != chunk * element)
-          return std::nullopt;
-        layout.chunk_offsets.push_back(at);
-      }
+      layout.n_chunks = (total + chunk - 1) / chunk;
       return layout;
     }
     default:
       return std::nullopt;
   }
+}
+
+std::optional<std::uint64_t> chunk_offset(hid_t dataset, std::uint64_t index, const RawLayout& layout,
+                                          std::size_t element_size) {
+  if (index >= layout.n_chunks) return std::nullopt;
+  if (layout.contiguous_offset) return *layout.contiguous_offset;
+  hsize_t coord = index * layout.chunk_elements;
+  unsigned mask = 0;
+  haddr_t at = HADDR_UNDEF;
+  hsize_t size = 0;
+  if (H5Dget_chunk_info_by_coord(dataset, &coord, &mask, &at, &size) < 0 || at == HADDR_UNDEF ||
+      size != layout.chunk_elements * element_size)
+    return std::nullopt;
+  return std::uint64_t(at);
 }
 
 void read_1d(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out) {

@@ -97,18 +97,22 @@ hid_t native_type() {
 // Reads elements [begin, begin+count) of a 1-D dataset (count < 0: to the
 // end), converting to `mem_type`.
 void read_1d(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out);
-// Where a 1-D dataset's elements lie in the file when they are stored
-// exactly as `mem_type` lays them out in memory: uncompressed, contiguous or
-// in chunks (as h5py and anndata write them). Elements
-// [c * chunk_elements, (c + 1) * chunk_elements) start at byte
-// chunk_offsets[c]; contiguous storage is one chunk holding everything.
-struct RawLayout {
-  std::uint64_t chunk_elements = 0;
-  std::vector<std::uint64_t> chunk_offsets;
-};
+// How a 1-D dataset's elements lie in the file when they are stored exactly
+// as `mem_type` lays them out in memory: uncompressed, contiguous (one chunk
+// holding everything, at `contiguous_offset`) or in chunks of
+// `chunk_elements` (as h5py and anndata write them; see chunk_offset).
 // Nothing when elements must go through HDF5 (filters, another type or byte
-// order, a userblock, chunks not all written).
+// order, a userblock, external storage).
+struct RawLayout {
+  std::uint64_t chunk_elements = 0, n_chunks = 0;
+  std::optional<std::uint64_t> contiguous_offset;
+};
 std::optional<RawLayout> raw_layout(hid_t dataset, hid_t mem_type);
+// The byte offset of chunk `index` (elements from index * chunk_elements) of
+// a chunked 1-D dataset; nothing if it is not written or not whole. A lookup
+// in the chunk index (about 25 microseconds), so callers ask as they go.
+std::optional<std::uint64_t> chunk_offset(hid_t dataset, std::uint64_t index, const RawLayout& layout,
+                                          std::size_t element_size);
 // Reads a 2-D hyperslab rows [row, row+n_rows) x all columns, row-major.
 void read_rows_2d(hid_t dataset, hid_t mem_type, std::int64_t row, std::int64_t n_rows, void* out);
 

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,27 +37,42 @@ class MappedFile {
   std::uint64_t size_;
 };
 
-// A 1-D array of T stored in a mapped file in chunks of `chunk` elements,
-// chunk c at byte chunk_offsets[c] (contiguous storage: one chunk). Ranges
-// that lie in chunks stored one after another are used in place.
+// A 1-D array of `size` T stored in a mapped file in chunks of `chunk`
+// elements (contiguous storage: one chunk). Where each chunk lies is asked of
+// `locate` (chunk index -> byte offset, or nothing) as ranges are resolved;
+// ranges that lie in chunks stored one after another are used in place.
 template <class T>
 class MappedArray {
  public:
+  using Locate = std::function<std::optional<std::uint64_t>(std::uint64_t chunk)>;
   MappedArray() = default;
-  // Empty (valid() false) unless every chunk lies inside the file.
-  MappedArray(const MappedFile& file, std::uint64_t chunk, std::vector<std::uint64_t> chunk_offsets,
-              std::uint64_t size)
-      : file_(&file), chunk_(chunk), offsets_(std::move(chunk_offsets)), run_end_(offsets_.size()), size_(size) {
-    if (chunk_ == 0 || offsets_.size() != (size_ + chunk_ - 1) / chunk_) return;
-    for (std::size_t c = offsets_.size(); c-- > 0;) {
+  MappedArray(const MappedFile& file, std::uint64_t chunk, std::uint64_t size, Locate locate)
+      : file_(&file), chunk_(chunk), size_(size), locate_(std::move(locate)) {
+    if (chunk_ == 0) return;
+    const std::uint64_t n = (size_ + chunk_ - 1) / chunk_;
+    offsets_.assign(n, kUnknown);
+    run_end_.assign(n, 0);
+  }
+
+  // Learns where elements [begin, end) lie; false if a chunk among them is
+  // not written or not inside the file. The other calls take resolved ranges.
+  bool resolve(std::uint64_t begin, std::uint64_t end) {
+    if (begin >= end) return true;
+    if (chunk_ == 0 || end > size_) return false;
+    const std::uint64_t first = begin / chunk_, last = (end - 1) / chunk_;
+    for (std::uint64_t c = first; c <= last; ++c) {
+      if (offsets_[c] != kUnknown) continue;
+      const auto at = locate_(c);
       const std::uint64_t stored = std::min(chunk_, size_ - c * chunk_) * sizeof(T);
-      if (offsets_[c] + stored > file.size()) return;
-      const bool joins_next = c + 1 < offsets_.size() && offsets_[c + 1] == offsets_[c] + chunk_ * sizeof(T);
+      if (!at || *at > file_->size() || stored > file_->size() - *at) return false;
+      offsets_[c] = *at;
+    }
+    for (std::uint64_t c = last + 1; c-- > first;) {
+      const bool joins_next = c < last && offsets_[c + 1] == offsets_[c] + chunk_ * sizeof(T);
       run_end_[c] = joins_next ? run_end_[c + 1] : std::min(size_, (c + 1) * chunk_);
     }
-    valid_ = true;
+    return true;
   }
-  bool valid() const { return valid_; }
 
   // Elements [begin, end) in place, or nullptr when they cross a gap between
   // chunks or are not aligned for T (HDF5 does not align chunks).
@@ -65,23 +82,27 @@ class MappedArray {
     return end <= run_end_[c] && offsets_[c] % alignof(T) == 0 ? at(begin) : nullptr;
   }
   void copy(std::uint64_t begin, std::uint64_t end, T* out) const {
-    while (begin < end) {
-      const std::uint64_t c = begin / chunk_, stop = std::min(end, run_end_[c]);
-      std::memcpy(out, file_->data() + offset_of(begin), (stop - begin) * sizeof(T));
-      out += stop - begin;
-      begin = stop;
-    }
+    for_each_piece(begin, end, [&](std::uint64_t at, std::uint64_t bytes) {
+      std::memcpy(out, file_->data() + at, bytes);
+      out += bytes / sizeof(T);
+    });
   }
   void prefault(std::uint64_t begin, std::uint64_t end) const {
     for_each_piece(begin, end, [&](std::uint64_t at, std::uint64_t bytes) { file_->prefault(at, bytes); });
   }
+  // Any range: chunks never resolved are skipped.
   void release(std::uint64_t begin, std::uint64_t end) const {
-    for_each_piece(begin, end, [&](std::uint64_t at, std::uint64_t bytes) { file_->release(at, bytes); });
+    for (end = std::min(end, size_); begin < end;) {
+      const std::uint64_t c = begin / chunk_, stop = std::min(end, (c + 1) * chunk_);
+      if (offsets_[c] != kUnknown) file_->release(offset_of(begin), (stop - begin) * sizeof(T));
+      begin = stop;
+    }
   }
 
  private:
+  static constexpr std::uint64_t kUnknown = ~std::uint64_t(0);
   std::uint64_t offset_of(std::uint64_t i) const {
-    const std::uint64_t c = std::min<std::uint64_t>(i / chunk_, offsets_.size() - 1);
+    const std::uint64_t c = i / chunk_;
     return offsets_[c] + (i - c * chunk_) * sizeof(T);
   }
   const T* at(std::uint64_t i) const { return reinterpret_cast<const T*>(file_->data() + offset_of(i)); }
@@ -95,10 +116,9 @@ class MappedArray {
     }
   }
   const MappedFile* file_ = nullptr;
-  std::uint64_t chunk_ = 0;
+  std::uint64_t chunk_ = 0, size_ = 0;
+  Locate locate_;
   std::vector<std::uint64_t> offsets_, run_end_;
-  std::uint64_t size_ = 0;
-  bool valid_ = false;
 };
 
 }  // namespace c2s

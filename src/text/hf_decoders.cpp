@@ -292,16 +292,7 @@ std::unique_ptr<HfDecoder> parse_hf_decoder(const nlohmann::json& json, const st
   if (type == "Strip")
     return std::make_unique<StripDecoder>(c.character("content"), c.unsigned_integer("start"), c.unsigned_integer("stop"));
   if (type == "Replace") {
-    const auto& pattern = c.object("pattern");
-    const auto p = c.child(pattern, ".pattern");
-    std::string regex;
-    if (pattern.contains("String"))
-      regex = OnigRegex::escape(p.string("String"));
-    else if (pattern.contains("Regex"))
-      regex = p.string("Regex");
-    else
-      c.fail("field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
-    return std::make_unique<ReplaceDecoder>(regex, c.string("content"), file + ": " + where + " (Replace)");
+    return std::make_unique<ReplaceDecoder>(c.pattern_regex("pattern"), c.string("content"), file + ": " + where + " (Replace)");
   }
   if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(c.string("prefix"), c.boolean("cleanup"));
   if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(c.string("suffix"));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "text/onig_regex.hpp"
 #include "text/utf8.hpp"
 
 namespace c2s {
@@ -92,6 +93,15 @@ class HfJsonComponent {
     const auto& f = required(name);
     if (!f.is_object()) fail(std::string("field '") + name + "' is not an object");
     return f;
+  }
+
+  // A {"String": literal} or {"Regex": pattern} field as an Oniguruma regex.
+  std::string pattern_regex(const char* name) const {
+    const auto& pattern = object(name);
+    const auto p = child(pattern, std::string(".") + name);
+    if (pattern.contains("String")) return OnigRegex::escape(p.string("String"));
+    if (pattern.contains("Regex")) return p.string("Regex");
+    fail(std::string("field '") + name + "' must be {\"String\": ...} or {\"Regex\": ...}");
   }
 
   // A nested component, placed at `where` + `suffix` (".normalizers[2]").

@@ -165,15 +165,7 @@ std::unique_ptr<HfNormalizer> parse_hf_normalizer(const nlohmann::json& json, co
   if (type == "Strip") return std::make_unique<StripNormalizer>(c.boolean("strip_left"), c.boolean("strip_right"));
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(c.string("prepend"));
   if (type == "Replace") {
-    const auto& pattern = c.object("pattern");
-    std::string regex;
-    if (pattern.contains("String") && pattern["String"].is_string())
-      regex = OnigRegex::escape(c.child(pattern, ".pattern").string("String"));
-    else if (pattern.contains("Regex") && pattern["Regex"].is_string())
-      regex = c.child(pattern, ".pattern").string("Regex");
-    else
-      c.fail("field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
-    return std::make_unique<ReplaceNormalizer>(regex, c.string("content"), file + ": " + where + " (Replace)");
+    return std::make_unique<ReplaceNormalizer>(c.pattern_regex("pattern"), c.string("content"), file + ": " + where + " (Replace)");
   }
   if (type == "Sequence") {
     const auto& list = c.array("normalizers");

@@ -333,15 +333,7 @@ std::unique_ptr<HfPreTokenizer> parse_hf_pre_tokenizer(const nlohmann::json& jso
     return std::make_unique<MetaspacePreTokenizer>(replacement, scheme, c.boolean_or("split", true));
   }
   if (type == "Split") {
-    const auto& pattern = c.object("pattern");
-    const auto p = c.child(pattern, ".pattern");
-    std::string regex;
-    if (pattern.contains("String"))
-      regex = OnigRegex::escape(p.string("String"));
-    else if (pattern.contains("Regex"))
-      regex = p.string("Regex");
-    else
-      c.fail("field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
+    const std::string regex = c.pattern_regex("pattern");
     if (!c.find("behavior")) c.fail("missing field 'behavior'");
     const auto behavior = parse_behavior(c, "behavior", SplitBehavior::Removed);
     return std::make_unique<RegexSplitPreTokenizer>(regex, behavior, c.boolean("invert"),

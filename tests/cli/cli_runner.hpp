@@ -9,19 +9,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
 namespace c2s::testing_support {
 
 struct CliResult {
   int exit_code = -1;
   std::string out, err;
 };
-
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // `args` is appended to the binary path as shell words (quote as needed);
 // stdin is read from `stdin_path`.
@@ -65,6 +63,18 @@ inline std::size_t count_lines(const std::string& s) {
   std::size_t n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// Runs `args --json -q`, expecting success, and parses the summary.
+inline nlohmann::json run_json(const std::string& args) {
+  CliResult r = run_c2s(args + " --json -q");
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (...) {
+    ADD_FAILURE() << "not JSON: " << r.out;
+    return {};
+  }
 }
 
 }  // namespace c2s::testing_support

@@ -17,16 +17,6 @@ namespace {
 fs::path dir() { return process_dir("c2s_commands"); }
 std::string pbmc() { return std::string(C2S_SHARED_DIR) + "/data/pbmc68k_reduced_counts.h5ad"; }
 
-nlohmann::json run_json(const std::string& args) {
-  CliResult r = run_c2s(args + " --json -q");
-  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (...) {
-    ADD_FAILURE() << "not JSON: " << r.out;
-    return {};
-  }
-}
 
 std::string store() {
   static std::string s = [] {

@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 fs::path dir() { return process_dir("c2s_prompts_cli"); }
 
-nlohmann::json run_json(const std::string& args) {
-  CliResult r = run_c2s(args + " --json -q");
-  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (...) {
-    ADD_FAILURE() << "not JSON: " << r.out;
-    return {};
-  }
-}
 
 // A simulated store with a split (cell_type, sample_id, condition ctrl/stim).
 std::string store() {
@@ -41,13 +31,6 @@ std::string store() {
   return s;
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
 
 std::size_t entries(const fs::path& p) {
   std::size_t n = 0;

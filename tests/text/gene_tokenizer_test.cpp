@@ -29,10 +29,6 @@ const std::string S = "\xe2\x96\x81";  // "▁"
 
 fs::path fixture_dir() { return fs::path(C2S_SOURCE_DIR) / "tests/text/fixtures/gene_tokenizer"; }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 json fixture_inputs() { return json::parse(slurp(fixture_dir() / "inputs.json")); }
 

@@ -11,18 +11,12 @@
 #include "test_support.hpp"
 
 namespace c2s {
+using testing_support::read_jsonl;
+
 namespace {
 
 const std::string kGolden = C2S_SHARED_DIR "/golden/tokenizers/gpt-neox";
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<nlohmann::json> rows;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
 
 TEST(HfTokenizerGolden, GptNeoxCasesMatchTheRustLibrary) {
   const auto tok = load_hf_tokenizer(kGolden + "/tokenizer.json");

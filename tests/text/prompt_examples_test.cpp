@@ -15,23 +15,14 @@
 
 namespace c2s {
 using testing_support::expect_error;
+using testing_support::read_jsonl;
+using testing_support::slurp;
 using testing_support::prompt_test_store;
 using testing_support::ScratchDir;
 
 namespace {
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 std::vector<nlohmann::json> run(const ExampleOptions& o, const std::string& out, ExamplePlan* plan_out = nullptr) {
   SentenceStore store(prompt_test_store());
