@@ -50,6 +50,8 @@ struct SentenceStoreWriter::Impl {
   BlockVector<float> stage_run_values;
   BlockVector<std::uint32_t> stage_run_lengths;
 
+  bool tables_written = false;
+
   void flush_genes() {
     genes->append(stage_genes16.data(), std::int64_t(stage_genes16.size()));
     genes->append(stage_genes32.data(), std::int64_t(stage_genes32.size()));
@@ -152,8 +154,9 @@ void SentenceStoreWriter::set_obs(const DataFrame& obs) {
 
 void SentenceStoreWriter::set_inverse_model(const InverseModel& model) { impl_->model = model; }
 
-void SentenceStoreWriter::commit() {
+void SentenceStoreWriter::write_tables() {
   auto& m = *impl_;
+  if (m.tables_written) return;
   const std::string target = m.output.target().string();
   if (m.header.gene_n_cells.size() != m.header.genes.size())
     throw Error(target, "gene counts and vocabulary differ in length");
@@ -176,7 +179,12 @@ void SentenceStoreWriter::commit() {
   if (obs.index.size() != m.names.size()) throw Error(target, "obs rows differ from cells written");
   obs.index = m.names;
   write_anndata_dataframe(m.file, "obs", obs);
+  m.tables_written = true;
+}
 
+void SentenceStoreWriter::commit() {
+  write_tables();
+  auto& m = *impl_;
   h5::write_string_attribute(m.file, "format", kFormat);
   h5::write_number_attribute(m.file, "format_version", kFormatVersion);
   write_json_attribute(m.file, "provenance", m.header.provenance);

@@ -70,6 +70,9 @@ class SentenceStoreWriter {
   void append(const NarrowCellBlock& block);
   void set_obs(const DataFrame& obs);  // index must equal the cell names
   void set_inverse_model(const InverseModel& model);
+  // Ends the cells and writes the gene and obs tables (commit() does it if
+  // not done): the inverse model may be set after this.
+  void write_tables();
   void commit();
 
  private:
