@@ -40,4 +40,25 @@ void AtomicOutput::commit() {
   committed_ = true;
 }
 
+AtomicTextFile::AtomicTextFile(std::filesystem::path target) : output_(std::move(target)) {
+  file_ = std::fopen(output_.temp_path().c_str(), "wb");
+  if (!file_) throw Error(output_.target().string(), "cannot create file");
+}
+
+AtomicTextFile::~AtomicTextFile() {
+  if (file_) std::fclose(file_);
+}
+
+void AtomicTextFile::write(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size())
+    throw Error(output_.target().string(), "write failed (disk full?)");
+}
+
+void AtomicTextFile::commit() {
+  const int closed = std::fclose(file_);
+  file_ = nullptr;
+  if (closed != 0) throw Error(output_.target().string(), "write failed (disk full?)");
+  output_.commit();
+}
+
 }  // namespace c2s

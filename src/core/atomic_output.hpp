@@ -2,8 +2,10 @@
 // into place on commit, so an interrupted run never leaves a file that looks
 // complete. Uncommitted temporaries are removed on destruction.
 #pragma once
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace c2s {
 
@@ -24,6 +26,23 @@ class AtomicOutput {
  private:
   std::filesystem::path target_, temp_;
   bool committed_ = false;
+};
+
+// A text file (JSONL, plain lines) written through an AtomicOutput: lines
+// go to the temporary; commit() closes it, checking every write, and renames.
+class AtomicTextFile {
+ public:
+  explicit AtomicTextFile(std::filesystem::path target);
+  ~AtomicTextFile();
+  AtomicTextFile(const AtomicTextFile&) = delete;
+  AtomicTextFile& operator=(const AtomicTextFile&) = delete;
+
+  void write(std::string_view text);  // an Error when the disk is full
+  void commit();
+
+ private:
+  AtomicOutput output_;
+  std::FILE* file_ = nullptr;
 };
 
 }  // namespace c2s

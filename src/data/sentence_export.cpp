@@ -64,11 +64,9 @@ std::int64_t export_sentences(const SentenceStore& store, const std::string& pat
   std::vector<std::string> keys;
   for (const Column* c : columns) keys.push_back(json_string(c->name));
 
-  AtomicOutput output(path);
-  std::FILE* f = std::fopen(output.temp_path().c_str(), "wb");
-  if (!f) throw Error(path, "cannot create file");
+  AtomicTextFile out(path);
   std::int64_t written = 0;
-  try {
+  {
     Progress progress("export", std::uint64_t(store.n_cells()));
     CellBlock block;
     constexpr std::int64_t kBlock = 4096;
@@ -96,19 +94,14 @@ std::int64_t export_sentences(const SentenceStore& store, const std::string& pat
       });
       for (std::size_t i = 0; i < lines.size(); ++i) {
         if (!selected[std::size_t(begin) + i]) continue;
-        if (std::fwrite(lines[i].data(), 1, lines[i].size(), f) != lines[i].size())
-          throw Error(path, "write failed (disk full?)");
+        out.write(lines[i]);
         ++written;
       }
       progress.advance(std::uint64_t(end - begin));
     }
     progress.finish();
-  } catch (...) {
-    std::fclose(f);
-    throw;
   }
-  if (std::fclose(f) != 0) throw Error(path, "write failed (disk full?)");
-  output.commit();
+  out.commit();
   return written;
 }
 

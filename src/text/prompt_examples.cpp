@@ -418,10 +418,8 @@ std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan
   StoreSentences sentences;
   if (!single) sentences.load(store, plan.cells, o.top_k, true);
 
-  AtomicOutput output(path);
-  std::FILE* f = std::fopen(output.temp_path().c_str(), "wb");
-  if (!f) throw Error(path, "cannot create file");
-  try {
+  AtomicTextFile out(path);
+  {
     Progress progress("prompts", plan.size(), "examples");
     constexpr std::size_t kChunk = 4096;
     std::vector<std::string> lines;
@@ -464,17 +462,12 @@ std::int64_t write_prompt_examples(const SentenceStore& store, const ExamplePlan
         lines[k] = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
         lines[k] += '\n';
       });
-      for (const auto& line : lines)
-        if (std::fwrite(line.data(), 1, line.size(), f) != line.size()) throw Error(path, "write failed (disk full?)");
+      for (const auto& line : lines) out.write(line);
       progress.advance(end - begin);
     }
     progress.finish();
-  } catch (...) {
-    std::fclose(f);
-    throw;
   }
-  if (std::fclose(f) != 0) throw Error(path, "write failed (disk full?)");
-  output.commit();
+  out.commit();
   return std::int64_t(plan.size());
 }
 

@@ -52,6 +52,25 @@ TEST(AtomicOutput, NothingAppearsWithoutCommit) {
   EXPECT_THROW(AtomicOutput(dir.path() / "missing" / "x"), Error);
 }
 
+TEST(AtomicTextFile, WritesLinesOnlyOnCommit) {
+  ScratchDir dir;
+  const auto target = dir.path() / "lines.jsonl";
+  {
+    AtomicTextFile out(target);
+    out.write("{\"a\": 1}\n");
+  }  // an error before commit: nothing left behind
+  EXPECT_EQ(dir.entries(), 0u);
+  {
+    AtomicTextFile out(target);
+    out.write("one\n");
+    out.write("two\n");
+    out.commit();
+  }
+  EXPECT_EQ(testing_support::slurp(target), "one\ntwo\n");
+  EXPECT_EQ(dir.entries(), 1u);
+  EXPECT_THROW(AtomicTextFile(dir.path() / "missing" / "x.txt"), Error);
+}
+
 TEST(Random, StreamsAreKeyedBySeedAndStream) {
   Rng a(1, 5), b(1, 5), c(1, 6), d(2, 5);
   std::uint64_t x = a.next();
