@@ -292,19 +292,13 @@ std::unique_ptr<HfDecoder> parse_hf_decoder(const nlohmann::json& json, const st
   if (type == "Strip")
     return std::make_unique<StripDecoder>(c.character("content"), c.unsigned_integer("start"), c.unsigned_integer("stop"));
   if (type == "Replace") {
-    return std::make_unique<ReplaceDecoder>(c.pattern_regex("pattern"), c.string("content"), file + ": " + where + " (Replace)");
+    return std::make_unique<ReplaceDecoder>(c.pattern_regex("pattern"), c.string("content"),
+                                            file + ": " + where + " (Replace)");
   }
   if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(c.string("prefix"), c.boolean("cleanup"));
   if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(c.string("suffix"));
   if (type == "Sequence") {
-    const auto& list = c.array("decoders");
-    std::vector<std::unique_ptr<HfDecoder>> steps;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      auto step = parse_hf_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]", file);
-      if (!step) c.fail("decoders[" + std::to_string(i) + "] is null");
-      steps.push_back(std::move(step));
-    }
-    return std::make_unique<SequenceDecoder>(std::move(steps));
+    return std::make_unique<SequenceDecoder>(c.components("decoders", parse_hf_decoder));
   }
   if (type == "CTC") c.fail("decoder type 'CTC' is not supported by c2s");
   c.fail("unknown decoder type '" + type + "'");

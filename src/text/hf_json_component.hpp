@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -102,6 +103,22 @@ class HfJsonComponent {
     if (pattern.contains("String")) return OnigRegex::escape(p.string("String"));
     if (pattern.contains("Regex")) return p.string("Regex");
     fail(std::string("field '") + name + "' must be {\"String\": ...} or {\"Regex\": ...}");
+  }
+
+  // The components listed in a Sequence's field `name`, each parsed by
+  // parse(json, where, file) (which answers nullptr for null); a null entry
+  // is an Error.
+  template <class Parse>
+  auto components(const char* name, Parse&& parse) const {
+    const auto& list = array(name);
+    std::vector<decltype(parse(list, where_, file_))> steps;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string item = std::string(name) + "[" + std::to_string(i) + "]";
+      auto step = parse(list[i], where_ + "." + item, file_);
+      if (!step) fail(item + " is null");
+      steps.push_back(std::move(step));
+    }
+    return steps;
   }
 
   // A nested component, placed at `where` + `suffix` (".normalizers[2]").

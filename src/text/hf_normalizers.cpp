@@ -168,14 +168,7 @@ std::unique_ptr<HfNormalizer> parse_hf_normalizer(const nlohmann::json& json, co
     return std::make_unique<ReplaceNormalizer>(c.pattern_regex("pattern"), c.string("content"), file + ": " + where + " (Replace)");
   }
   if (type == "Sequence") {
-    const auto& list = c.array("normalizers");
-    std::vector<std::unique_ptr<HfNormalizer>> steps;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      auto step = parse_hf_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]", file);
-      if (!step) c.fail("normalizers[" + std::to_string(i) + "] is null");
-      steps.push_back(std::move(step));
-    }
-    return std::make_unique<SequenceNormalizer>(std::move(steps));
+    return std::make_unique<SequenceNormalizer>(c.components("normalizers", parse_hf_normalizer));
   }
   if (type == "BertNormalizer" || type == "Precompiled" || type == "Nmt")
     c.fail("normalizer type '" + type + "' is not supported by c2s");

@@ -179,14 +179,7 @@ std::unique_ptr<HfPostProcessor> parse_hf_post_processor(const nlohmann::json& j
     return std::make_unique<IdentityProcessor>();
   }
   if (type == "Sequence") {
-    const auto& list = c.array("processors");
-    std::vector<std::unique_ptr<HfPostProcessor>> steps;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      auto step = parse_hf_post_processor(list[i], where + ".processors[" + std::to_string(i) + "]", file);
-      if (!step) c.fail("processors[" + std::to_string(i) + "] is null");
-      steps.push_back(std::move(step));
-    }
-    return std::make_unique<SequenceProcessor>(std::move(steps));
+    return std::make_unique<SequenceProcessor>(c.components("processors", parse_hf_post_processor));
   }
   c.fail("unknown post_processor type '" + type + "'");
 }

@@ -356,14 +356,7 @@ std::unique_ptr<HfPreTokenizer> parse_hf_pre_tokenizer(const nlohmann::json& jso
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   if (type == "Sequence") {
-    const auto& list = c.array("pretokenizers");
-    std::vector<std::unique_ptr<HfPreTokenizer>> steps;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      auto step = parse_hf_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]", file);
-      if (!step) c.fail("pretokenizers[" + std::to_string(i) + "] is null");
-      steps.push_back(std::move(step));
-    }
-    return std::make_unique<SequencePreTokenizer>(std::move(steps));
+    return std::make_unique<SequencePreTokenizer>(c.components("pretokenizers", parse_hf_pre_tokenizer));
   }
   if (type == "UnicodeScripts" || type == "FixedLength")
     c.fail("pre_tokenizer type '" + type + "' is not supported by c2s");
