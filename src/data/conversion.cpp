@@ -11,7 +11,6 @@
 #include "core/thread_pool.hpp"
 #include "data/gene_names.hpp"
 #include "data/rank_transform.hpp"
-#include "data/row_block_reader.hpp"
 #include "data/sentence_store.hpp"
 
 namespace c2s {
@@ -107,7 +106,7 @@ ConvertResult convert_with(MatrixSource& source, const std::string& store_path, 
   // sentences with raw-value runs, in source gene indices. Gene filtering
   // and normalisation need the whole pass (cell counts per gene, the median
   // total), so they are applied when the sentences are written. Memory holds
-  // the sentences (4 bytes a gene of a cell), not the matrix.
+  // the sentences (sizeof(Gene) bytes a gene of a cell), not the matrix.
   std::vector<std::vector<BasicCellBlock<Gene>>> pending;
   const auto& cell_names = source.obs().index;
   ScanHooks hooks;

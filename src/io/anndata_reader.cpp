@@ -558,11 +558,13 @@ bool AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
   released_upto = std::max(released_upto, previous_lo);
   previous_lo = lo;
 
+  // Row r's entries are [first + indptr[r], first + indptr[r + 1]) of the arrays.
+  auto entry = [&](std::int64_t r) { return first + std::uint64_t(out.indptr[std::size_t(r)]); };
   std::vector<const std::int32_t*> index_at(std::size_t(n), nullptr);
   std::vector<const float*> value_at(std::size_t(n), nullptr);
   std::size_t copied = 0;
   for (std::int64_t r = 0; r < n; ++r) {
-    const auto b = first + std::uint64_t(out.indptr[std::size_t(r)]), e = first + std::uint64_t(out.indptr[std::size_t(r) + 1]);
+    const auto b = entry(r), e = entry(r + 1);
     index_at[std::size_t(r)] = mapped_indices.find(b, e);
     value_at[std::size_t(r)] = mapped_data.find(b, e);
     if (!index_at[std::size_t(r)] || !value_at[std::size_t(r)]) copied += std::size_t(e - b);
@@ -571,7 +573,7 @@ bool AnnDataReader::Impl::read_mapped_rows(std::int64_t lo, SparseRows& out) {
   out.values.resize(copied);
   std::size_t at = 0;
   for (std::int64_t r = 0; r < n; ++r) {
-    const auto b = first + std::uint64_t(out.indptr[std::size_t(r)]), e = first + std::uint64_t(out.indptr[std::size_t(r) + 1]);
+    const auto b = entry(r), e = entry(r + 1);
     if (!index_at[std::size_t(r)] || !value_at[std::size_t(r)]) {
       mapped_indices.copy(b, e, out.indices.data() + at);
       mapped_data.copy(b, e, out.values.data() + at);
