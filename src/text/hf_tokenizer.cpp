@@ -3,11 +3,10 @@
 // post-processing; decoding by the decoder chain.
 #include "text/hf_tokenizer.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/json_file.hpp"
 #include "text/hf_added_vocabulary.hpp"
 #include "text/hf_decoders.hpp"
 #include "text/hf_model.hpp"
@@ -161,18 +160,7 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer(const nlohmann::json& tokenizer_js
 }
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& tokenizer_json) {
-  const std::string path = tokenizer_json.string();
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in) throw Error(path, "cannot open tokenizer.json");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not valid JSON: ") + e.what());
-  }
-  return parse_hf_tokenizer(j, path);
+  return parse_hf_tokenizer(read_json_file(tokenizer_json), tokenizer_json.string());
 }
 
 }  // namespace c2s
