@@ -28,7 +28,7 @@ struct CommandSet {
   void add(CLI::App* sub, std::function<void()> run) { commands.emplace_back(sub, std::move(run)); }
 };
 
-// Each adds its subcommand(s).
+// Each adds its subcommand(s) (the torch-free ones; see cli/model/ for the rest).
 void add_simulate_command(CommandSet& set);
 void add_convert_command(CommandSet& set);
 void add_info_command(CommandSet& set);

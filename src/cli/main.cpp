@@ -1,96 +1,55 @@
-// The `c2s` command: global flags, subcommands, and the mapping of errors to
-// one-line messages and exit codes (1 = failure, 2 = usage).
-#include <cstdio>
-#include <functional>
-#include <iostream>
-#include <new>
+// The `c2s` command. Data and text commands run here, without libtorch; the
+// model commands are handed, arguments untouched, to `c2s-model` beside this
+// binary, so that conversion never pays libtorch's start-up.
+#include <unistd.h>
 
-#include "cli/command_context.hpp"
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "cli/command_line.hpp"
+#include "cli/model/model_command_names.hpp"
 #include "core/error.hpp"
-#include "core/progress.hpp"
-#include "core/thread_pool.hpp"
 
 namespace c2s {
+namespace {
 
-void emit_summary(const GlobalOptions& g, const nlohmann::json& summary) {
-  if (g.json) {
-    std::cout << summary.dump(1) << "\n";
-    return;
-  }
-  if (g.quiet) return;
-  std::function<void(const nlohmann::json&, int)> print = [&](const nlohmann::json& j, int depth) {
-    for (auto& [key, value] : j.items()) {
-      std::cout << std::string(std::size_t(depth) * 2, ' ') << key << ":";
-      if (value.is_object()) {
-        std::cout << "\n";
-        print(value, depth + 1);
-      } else if (value.is_number_float()) {
-        std::printf(" %.6g\n", value.get<double>());
-        std::fflush(stdout);
-      } else {
-        std::cout << " " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
-      }
-    }
-  };
-  print(summary, 0);
+[[noreturn]] void exec_model_binary(int argc, char** argv) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("cannot locate the c2s binary: " + ec.message());
+  auto model_binary = self.parent_path() / "c2s-model";
+  std::vector<char*> args(argv, argv + argc);
+  args.push_back(nullptr);
+  ::execv(model_binary.c_str(), args.data());
+  throw Error(model_binary.string(), std::string("cannot run the model commands' binary: ") + std::strerror(errno));
 }
 
+}  // namespace
 }  // namespace c2s
 
 int main(int argc, char** argv) {
   using namespace c2s;
-  CLI::App app{"c2s: Cell2Sentence in C++ - single-cell expression as cell sentences, and back"};
-  app.fallthrough();
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("c2s ") + C2S_VERSION);
-  GlobalOptions g;
-  app.add_option("--threads", g.threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 4096));
-  app.add_flag("--quiet,-q", g.quiet, "No progress output on stderr");
-  app.add_flag("--json", g.json, "Print a machine-readable summary on stdout");
-  CommandSet set{app, g, {}};
-  add_simulate_command(set);
-  add_convert_command(set);
-  add_info_command(set);
-  add_export_command(set);
-  add_split_command(set);
-  add_merge_command(set);
-  add_inverse_command(set);
-  add_reconstruct_command(set);
-  add_pipeline_command(set);
-  add_prompts_command(set);
-  add_tokenize_command(set);
-  add_tokenizer_command(set);
-
-  try {
-    app.parse(argc, argv);
-    Progress::set_quiet(g.quiet);
-    ThreadPool::set_default_threads(std::size_t(g.threads));
-    for (auto& [sub, run] : set.commands)
-      if (sub->parsed()) {
-        run();
-        break;
-      }
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "c2s: error: %s\n", e.what());
-    return 2;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "c2s: error: %s\n", e.what());
-    return 2;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "c2s: error: %s\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "c2s: error: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "c2s: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return run_command_line(argc, argv, "c2s: Cell2Sentence in C++ - single-cell expression as cell sentences, and back",
+                          [&](CommandSet& set) {
+                            add_simulate_command(set);
+                            add_convert_command(set);
+                            add_info_command(set);
+                            add_export_command(set);
+                            add_split_command(set);
+                            add_merge_command(set);
+                            add_inverse_command(set);
+                            add_reconstruct_command(set);
+                            add_pipeline_command(set);
+                            add_prompts_command(set);
+                            add_tokenize_command(set);
+                            add_tokenizer_command(set);
+                            for (const auto& [name, description] : model_command_names()) {
+                              auto* sub = set.app.add_subcommand(name, description);
+                              sub->set_help_flag();  // --help goes to c2s-model with the rest
+                              sub->prefix_command();
+                              set.add(sub, [argc, argv] { exec_model_binary(argc, argv); });
+                            }
+                          });
 }

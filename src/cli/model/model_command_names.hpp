@@ -1,0 +1,20 @@
+// The commands `c2s-model` runs, with their one-line descriptions: `c2s`
+// lists them in its help and hands them over (see cli/main.cpp).
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace c2s {
+
+inline const std::vector<std::pair<std::string, std::string>>& model_command_names() {
+  static const std::vector<std::pair<std::string, std::string>> names = {
+      {"forward", "Run a model on token ids: last-position logits and per-position argmax"},
+      {"generate", "Generate text from prompts with a model (greedy or sampled, batched)"},
+      {"score", "Log-likelihood of candidate continuations after each prompt"},
+      {"embed", "Embed prompts: mean (or last-token) of the model's last hidden states"},
+  };
+  return names;
+}
+
+}  // namespace c2s
