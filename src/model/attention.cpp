@@ -1,0 +1,96 @@
+#include "model/attention.hpp"
+
+#include <ATen/ATen.h>
+
+#include <limits>
+
+namespace c2s {
+
+namespace {
+
+// Queries and keys are matched by position id (not by slot), so padding
+// anywhere in a row - on the left, or between a shared prefix and the row's
+// own tokens - changes nothing for the real tokens. Each query may always see
+// its own slot, so that padded queries (whose outputs are never used) get a
+// finite softmax rather than NaN.
+at::Tensor blocked_keys(const at::Tensor& q_pos, const at::Tensor& k_pos, const at::Tensor& k_valid,
+                        std::int64_t first_slot, std::int64_t window) {
+  auto qp = q_pos.unsqueeze(2);  // [B, T, 1]
+  auto kp = k_pos.unsqueeze(1);  // [B, 1, S]
+  auto allowed = k_valid.unsqueeze(1) & (kp <= qp);
+  if (window > 0) allowed = allowed & ((qp - kp) < window);
+  const std::int64_t T = q_pos.size(1), S = k_pos.size(1);
+  auto opts = at::TensorOptions().dtype(at::kLong).device(q_pos.device());
+  auto own = at::arange(S, opts).unsqueeze(0) == (at::arange(T, opts) + first_slot).unsqueeze(1);  // [T, S]
+  allowed = allowed | own.unsqueeze(0);
+  return allowed.logical_not().view({q_pos.size(0), 1, 1, T, S});
+}
+
+}  // namespace
+
+AttentionContext::AttentionContext(const ModelConfig& config, const ForwardInput& input, KvCache* cache,
+                                   at::ScalarType dtype)
+    : cache_(cache), rotary_dims_(config.rotary_dims) {
+  at::Tensor k_pos = input.position_ids, k_valid = input.valid;
+  std::int64_t first_slot = 0;
+  if (cache_) {
+    first_slot = cache_->step_begin();
+    cache_->begin_step(input.position_ids, input.valid);
+    k_pos = cache_->key_positions();
+    k_valid = cache_->key_valid();
+  }
+  blocked_full_ = blocked_keys(input.position_ids, k_pos, k_valid, first_slot, 0);
+  bool any_sliding = false;
+  for (bool s : config.sliding_layers) any_sliding = any_sliding || s;
+  if (any_sliding) blocked_window_ = blocked_keys(input.position_ids, k_pos, k_valid, first_slot, config.sliding_window);
+
+  if (rotary_dims_ > 0) {
+    // As transformers: inverse frequencies and angles in float32, then the
+    // tables in the compute dtype.
+    auto f = at::TensorOptions().dtype(at::kFloat).device(input.position_ids.device());
+    auto inv_freq = 1.0 / at::pow(config.rope_theta, at::arange(0, rotary_dims_, 2, f.dtype(at::kLong)).to(at::kFloat) /
+                                                         double(rotary_dims_));
+    auto angles = input.position_ids.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, rd/2]
+    auto emb = at::cat({angles, angles}, -1).unsqueeze(1);                    // [B, 1, T, rd]
+    cos_ = emb.cos().to(dtype);
+    sin_ = emb.sin().to(dtype);
+  }
+}
+
+at::Tensor AttentionContext::rotate(const at::Tensor& x) const {
+  const std::int64_t D = x.size(-1), half = rotary_dims_ / 2;
+  auto rot = rotary_dims_ == D ? x : x.narrow(-1, 0, rotary_dims_);
+  auto rotated_half = at::cat({-rot.narrow(-1, half, half), rot.narrow(-1, 0, half)}, -1);
+  auto out = rot * cos_ + rotated_half * sin_;
+  if (rotary_dims_ == D) return out;
+  return at::cat({out, x.narrow(-1, rotary_dims_, D - rotary_dims_)}, -1);
+}
+
+std::pair<at::Tensor, at::Tensor> AttentionContext::keys_values(std::int64_t layer, const at::Tensor& k,
+                                                                const at::Tensor& v) const {
+  if (!cache_) return {k, v};
+  return cache_->store(layer, k, v);
+}
+
+void AttentionContext::finish() const {
+  if (cache_) cache_->end_step();
+}
+
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& blocked,
+                  double scale, double softcap) {
+  const std::int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const std::int64_t KVH = k.size(1), G = H / KVH, S = k.size(2);
+  // Grouped heads share one product: the G query heads of a key/value head
+  // become G*T rows against the same keys (no repeated keys in memory).
+  auto qg = q.reshape({B, KVH, G * T, D});
+  auto scores = at::matmul(qg, k.transpose(-2, -1));
+  if (scores.scalar_type() != at::kFloat) scores = scores.to(at::kFloat);
+  scores.mul_(scale);
+  if (softcap > 0) scores = at::tanh(scores / softcap) * softcap;
+  scores = scores.view({B, KVH, G, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+  auto probs = at::softmax(scores, -1).to(v.scalar_type()).view({B, KVH, G * T, S});
+  auto out = at::matmul(probs, v);  // [B, KVH, G*T, D]
+  return out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
+}
+
+}  // namespace c2s

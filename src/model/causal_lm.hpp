@@ -1,0 +1,68 @@
+// A decoder-only language model loaded from a Hugging Face folder: the one
+// interface the engine (generation, scoring, embeddings) and training use.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/compute_options.hpp"
+#include "model/kv_cache.hpp"
+#include "model/model_config.hpp"
+
+namespace c2s {
+
+// One forward pass over T new tokens of each of B rows.
+struct ForwardInput {
+  at::Tensor input_ids;     // [B, T] int64
+  at::Tensor position_ids;  // [B, T] int64
+  at::Tensor valid;         // [B, T] bool; false for padding (never attended to)
+};
+
+class CausalLM {
+ public:
+  virtual ~CausalLM() = default;
+
+  const ModelConfig& config() const { return config_; }
+  const ComputeOptions& options() const { return options_; }
+
+  // Runs the tokens after those already in `cache` (appending theirs), or on
+  // their own when `cache` is null. Returns the last hidden states after the
+  // final norm, [B, T, hidden] (Hugging Face's last_hidden_state).
+  virtual at::Tensor forward(const ForwardInput& input, KvCache* cache) const = 0;
+  // The output head (soft-capped where the model does) on hidden states
+  // [..., hidden]: float32 logits [..., vocab].
+  virtual at::Tensor logits(const at::Tensor& hidden) const = 0;
+
+  // The learned tensors under their Hugging Face names (tied weights once).
+  const std::vector<std::pair<std::string, at::Tensor>>& parameters() const { return parameters_; }
+  std::uint64_t parameter_bytes() const;
+
+  // An empty cache for `batch` rows of up to `capacity` tokens (it grows).
+  KvCache make_cache(std::int64_t batch, std::int64_t capacity) const {
+    return KvCache(config_, options_, batch, capacity);
+  }
+
+ protected:
+  CausalLM(ModelConfig config, ComputeOptions options) : config_(std::move(config)), options_(options) {}
+  ModelConfig config_;
+  ComputeOptions options_;
+  std::vector<std::pair<std::string, at::Tensor>> parameters_;
+};
+
+// Loads config.json and the weights of `folder` (Errors name the file and the
+// tensor: unknown model_type, missing, mis-shaped or unexpected weights).
+std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& folder, const ComputeOptions& options);
+
+// A model with the `config`'s shape and random weights (normal, std
+// initializer_range; norms at their identity), for tests and benchmarks.
+std::unique_ptr<CausalLM> random_causal_lm(const ModelConfig& config, const ComputeOptions& options, std::uint64_t seed);
+
+// Writes a folder that transformers' from_pretrained loads: config.json,
+// generation_config.json and the weights (stored as the model's dtype).
+void save_causal_lm(const CausalLM& model, const std::filesystem::path& folder, std::uint64_t max_shard_bytes = 0);
+
+}  // namespace c2s

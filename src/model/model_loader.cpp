@@ -1,0 +1,71 @@
+// Model folders in and out: the architecture chosen by config.json's
+// model_type, weights from the checkpoint or a seeded random start, and the
+// folder transformers' from_pretrained reads back.
+#include <ATen/ATen.h>
+
+#include <fstream>
+
+#include "core/atomic_output.hpp"
+#include "core/error.hpp"
+#include "model/architectures.hpp"
+#include "model/causal_lm.hpp"
+#include "model/checkpoint.hpp"
+
+namespace c2s {
+
+namespace {
+
+std::unique_ptr<CausalLM> build(const ModelConfig& config, const ComputeOptions& options, WeightSource& weights) {
+  switch (config.architecture) {
+    case Architecture::GptNeox: return make_gpt_neox(config, options, weights);
+    case Architecture::Gemma2: return make_gemma2(config, options, weights);
+    case Architecture::Gpt2: return make_gpt2(config, options, weights);
+  }
+  throw Error("unknown architecture");
+}
+
+void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
+  AtomicTextFile out(path);
+  out.write(j.dump(2) + "\n");
+  out.commit();
+}
+
+}  // namespace
+
+std::uint64_t CausalLM::parameter_bytes() const {
+  std::uint64_t b = 0;
+  for (const auto& [name, t] : parameters_) b += std::uint64_t(t.numel()) * t.element_size();
+  return b;
+}
+
+std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& folder, const ComputeOptions& options) {
+  if (!std::filesystem::is_directory(folder)) throw Error(folder.string(), "no such model folder");
+  ModelConfig config = read_model_config(folder);
+  Checkpoint checkpoint = Checkpoint::open(folder);
+  WeightSource weights(checkpoint, folder.string(), options);
+  return build(config, options, weights);
+}
+
+std::unique_ptr<CausalLM> random_causal_lm(const ModelConfig& config, const ComputeOptions& options, std::uint64_t seed) {
+  double init_std = 0.02;
+  if (config.raw.contains("initializer_range") && config.raw["initializer_range"].is_number())
+    init_std = config.raw["initializer_range"].get<double>();
+  WeightSource weights(seed, init_std, options);
+  return build(config, options, weights);
+}
+
+void save_causal_lm(const CausalLM& model, const std::filesystem::path& folder, std::uint64_t max_shard_bytes) {
+  std::filesystem::create_directories(folder);
+  ModelConfig config = model.config();
+  config.torch_dtype = dtype_name(model.options().dtype);
+  save_checkpoint(folder, model.parameters(), max_shard_bytes);
+  nlohmann::json generation = nlohmann::json::object();
+  if (config.bos_token_id) generation["bos_token_id"] = *config.bos_token_id;
+  if (config.pad_token_id) generation["pad_token_id"] = *config.pad_token_id;
+  if (config.eos_token_ids.size() == 1) generation["eos_token_id"] = config.eos_token_ids[0];
+  else if (!config.eos_token_ids.empty()) generation["eos_token_id"] = config.eos_token_ids;
+  write_json(folder / "generation_config.json", generation);
+  write_json(folder / "config.json", model_config_json(config));
+}
+
+}  // namespace c2s
