@@ -118,7 +118,8 @@ Checkpoint Checkpoint::open(const fs::path& folder) {
   Checkpoint c;
   c.folder_ = folder;
   std::error_code ec;
-  if (!fs::is_directory(folder, ec)) throw Error(folder.string(), "no such folder");
+  if (!fs::is_directory(folder, ec))
+    throw Error(folder.string(), fs::exists(folder, ec) ? "not a folder (give the model folder)" : "no such folder");
   const fs::path single = folder / kSingleFile, index = folder / kIndexFile;
   if (fs::exists(single, ec)) {
     auto file = SafetensorsFile::open(single);

@@ -168,14 +168,19 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> image, const s
   file.data_offset_ = 8 + header_bytes;
   const std::uint64_t data_size = image.size() - file.data_offset_;
 
-  // nlohmann keeps the last of repeated keys; a repeated tensor name is
-  // refused instead, as it means the header cannot be trusted.
-  std::unordered_set<std::string> seen;
-  const nlohmann::json::parser_callback_t on_key = [&](int depth, nlohmann::json::parse_event_t event,
-                                                       nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string() &&
-        !seen.insert(parsed.get<std::string>()).second)
-      throw Error(source, "header names " + json_quoted(parsed.get<std::string>()) + " twice");
+  // nlohmann keeps the last of repeated keys; a repeated key is refused
+  // instead (in an entry the Python library refuses it too; a repeated
+  // tensor name it lets pass), as it means the header cannot be trusted.
+  std::vector<std::unordered_set<std::string>> keys;  // one set per open object
+  const nlohmann::json::parser_callback_t on_event = [&](int depth, nlohmann::json::parse_event_t event,
+                                                         nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) keys.emplace_back();
+    if (event == Event::object_end) keys.pop_back();
+    if (event == Event::key && !keys.back().insert(parsed.get<std::string>()).second) {
+      if (depth == 1) throw Error(source, "header names " + json_quoted(parsed.get<std::string>()) + " twice");
+      throw Error(source, "header repeats the key " + json_quoted(parsed.get<std::string>()) + " within one object");
+    }
     return true;
   };
   const char* text = reinterpret_cast<const char*>(image.data() + 8);
@@ -189,7 +194,7 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> image, const s
                             std::to_string(static_cast<const char*>(nul) - text));
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(text, text + header_bytes, on_key);
+    header = nlohmann::json::parse(text, text + header_bytes, on_event);
   } catch (const nlohmann::json::exception& e) {
     throw Error(source, "header is not valid JSON: " + json_error_text(e));
   }

@@ -57,7 +57,7 @@ bool points_into(const at::Tensor& t, const fs::path& file) {
 TEST(GoldenCheckpoints, MatchAnIndependentPythonReader) {
   ScratchDir dir;
   const auto folders = golden_folders();
-  ASSERT_EQ(folders.size(), 6u);
+  ASSERT_GE(folders.size(), 6u);
   for (const auto& folder : folders) {
     SCOPED_TRACE(folder.string());
     const fs::path json_out = dir.path() / (folder.filename().string() + ".json");
@@ -158,6 +158,8 @@ TEST(CheckpointErrors, NameTheFolderAndTheTensor) {
   expect_error([&] { Checkpoint::open(dir.path()); },
                "no model.safetensors or model.safetensors.index.json in " + dir.path().string());
   expect_error([&] { Checkpoint::open(dir.path() / "absent"); }, "absent: no such folder");
+  expect_error([&] { Checkpoint::open(kModels / "gpt2-tiny" / "model.safetensors"); },
+               "model.safetensors: not a folder");
   const auto checkpoint = Checkpoint::open(kModels / "gpt2-tiny");
   expect_error([&] { checkpoint.tensor("h.9.mlp.c_fc.weight", at::kFloat); },
                (kModels / "gpt2-tiny").string() + ": no tensor \"h.9.mlp.c_fc.weight\"");

@@ -175,6 +175,16 @@ TEST(SafetensorsFile, RefusesOverlapsDuplicatesAndBadMetadata) {
                  "tensor \"b\" (bytes [8, 12]) overlaps tensor \"a\"");
   expect_refused(object({f32("a", 0, 8, 2), f32("a", 8, 16, 2)}), 16, "mem.safetensors: header names \"a\" twice");
   expect_refused("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "header names \"__metadata__\" twice");
+  expect_refused("{\"w\":{\"dtype\":\"F32\",\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[0,1]}}", 1,
+                 "mem.safetensors: header repeats the key \"dtype\" within one object");
+  expect_refused("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, "header repeats the key \"k\" within one object");
+  // Keys may repeat in different objects.
+  EXPECT_EQ(parse(image("{\"k\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"x\":{\"k\":1}},"
+                        "\"__metadata__\":{\"k\":\"v\"}}",
+                        1))
+                .tensors()
+                .size(),
+            1u);
   expect_refused("{\"__metadata__\":[\"pt\"]}", 0, "mem.safetensors: __metadata__ is not a map of strings to strings");
   expect_refused("{\"__metadata__\":\"pt\"}", 0, "__metadata__ is not a map of strings to strings");
   expect_refused("{\"__metadata__\":{\"format\":\"pt\",\"step\":3}}", 0, "__metadata__ entry \"step\" is not a string");
