@@ -4,6 +4,7 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
@@ -18,6 +19,14 @@ inline const std::vector<std::string>& golden_model_names() {
   static const std::vector<std::string> names = {"neox-tiny",         "neox-tiny-bf16", "neox-tiny-seq",
                                                  "neox-tiny-seq-f16", "gemma2-tiny",    "gpt2-tiny"};
   return names;
+}
+
+// A gtest parameter name for a folder name (gtest allows no '-').
+inline std::string golden_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& c : n)
+    if (c == '-') c = '_';
+  return n;
 }
 
 inline std::filesystem::path golden_model_dir(const std::string& name) {

@@ -52,13 +52,7 @@ TEST_P(GoldenModelBf16, LogitsStayWithinTheBf16Tolerance) {
   RecordProperty("argmax_agreement", std::to_string(same_argmax) + "/" + std::to_string(positions));
 }
 
-INSTANTIATE_TEST_SUITE_P(Folders, GoldenModelBf16, ::testing::ValuesIn(golden_model_names()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Folders, GoldenModelBf16, ::testing::ValuesIn(golden_model_names()), golden_test_name);
 
 }  // namespace
 }  // namespace c2s

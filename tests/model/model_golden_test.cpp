@@ -120,13 +120,7 @@ TEST_P(GoldenModel, LeftPaddedBatchRowsEqualTheUnpaddedRuns) {
   EXPECT_EQ(greedy, batch["greedy"].get<std::vector<std::vector<std::int64_t>>>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Folders, GoldenModel, ::testing::ValuesIn(golden_model_names()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (c == '-') c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Folders, GoldenModel, ::testing::ValuesIn(golden_model_names()), golden_test_name);
 
 }  // namespace
 }  // namespace c2s
