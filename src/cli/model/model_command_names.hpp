@@ -11,8 +11,6 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
   static const std::vector<std::pair<std::string, std::string>> names = {
       {"forward", "Run a model on token ids: last-position logits and per-position argmax"},
       {"generate", "Generate text from prompts with a model (greedy or sampled, batched)"},
-      {"score", "Log-likelihood of candidate continuations after each prompt"},
-      {"embed", "Embed prompts: mean (or last-token) of the model's last hidden states"},
   };
   return names;
 }
