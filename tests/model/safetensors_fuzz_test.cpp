@@ -5,26 +5,22 @@
 // JSON parser are reached.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <mutex>
 #include <random>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "model/safetensors_fuzz.hpp"
+#include "fuzz_loop.hpp"
 #include "test_support.hpp"
 
 namespace c2s {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = testing_support::FuzzBytes;
 
 Bytes to_bytes(const std::vector<std::byte>& b) {
   Bytes out(b.size());
@@ -196,11 +192,6 @@ Bytes mutate(const Bytes& input, const std::vector<Bytes>& corpus, std::mt19937_
   return b;
 }
 
-std::string save_input(const Bytes& b, const std::string& name) {
-  const auto path = std::filesystem::path(::testing::TempDir()) / name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<long>(b.size()));
-  return path.string();
-}
 
 TEST(SafetensorsFuzz, SeededMutationsOnlyEverRaiseErrors) {
   std::vector<Bytes> corpus = seeds();
@@ -209,56 +200,28 @@ TEST(SafetensorsFuzz, SeededMutationsOnlyEverRaiseErrors) {
   const std::size_t seed_count = corpus.size();
   std::mt19937_64 rng(20241121);
 
-  const char* env = std::getenv("C2S_FUZZ_SECONDS");
-  const double budget = env ? std::atof(env) : 3.0;
-  std::atomic<std::size_t> iteration{0};
-  std::atomic<bool> done{false};
-  Bytes current;
-  std::mutex current_mutex;
-  // A hang is a failure too: no progress for 20 s aborts with the input saved.
-  std::thread watchdog([&] {
-    std::size_t seen = 0;
-    auto last_change = std::chrono::steady_clock::now();
-    while (!done) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (iteration != seen) {
-        seen = iteration;
-        last_change = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - last_change > std::chrono::seconds(20)) {
-        std::lock_guard<std::mutex> lock(current_mutex);
-        std::cerr << "fuzz input hangs; saved to " << save_input(current, "safetensors_fuzz_hang.bin") << "\n";
-        std::abort();
-      }
-    }
-  });
-
-  const auto start = std::chrono::steady_clock::now();
-  std::size_t runs = 0;
-  for (; std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget; ++runs) {
+  testing_support::FuzzLoop loop;
+  loop.default_seconds = 3.0;
+  loop.name = "safetensors_fuzz";
+  loop.next = [&](std::size_t) {
     // The big golden seed is mutated less often: most of it is data.
     std::size_t pick = rng() % corpus.size();
     if (pick == seed_count - 1 && rng() % 8) pick = rng() % (seed_count - 1);
-    Bytes input = mutate(corpus[pick], corpus, rng);
-    {
-      std::lock_guard<std::mutex> lock(current_mutex);
-      current = input;
-    }
-    const std::size_t accepted = fuzzing::safetensors_fuzz_stats().accepted;
-    try {
-      fuzzing::fuzz_safetensors(input.data(), input.size());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "run " << runs << ": " << e.what() << "; input saved to "
-                    << save_input(input, "safetensors_fuzz_failure.bin");
-      break;
-    }
+    return mutate(corpus[pick], corpus, rng);
+  };
+  std::size_t accepted_before = 0;
+  loop.run = [&](const Bytes& input) {
+    accepted_before = fuzzing::safetensors_fuzz_stats().accepted;
+    fuzzing::fuzz_safetensors(input.data(), input.size());
+  };
+  loop.keep = [&](Bytes&& input) {
     // Keep valid mutants, and a few others, so that mutations stack up
     // without the corpus filling with files refused at the first check.
-    const bool valid = fuzzing::safetensors_fuzz_stats().accepted > accepted;
+    const bool valid = fuzzing::safetensors_fuzz_stats().accepted > accepted_before;
     if ((valid || rng() % 32 == 0) && input.size() < 65536 && corpus.size() < 1000) corpus.push_back(std::move(input));
-    ++iteration;
-  }
-  done = true;
-  watchdog.join();
+  };
+  double budget = 0;
+  const std::size_t runs = loop(budget);
   const auto& stats = fuzzing::safetensors_fuzz_stats();
   std::cout << "[ fuzz     ] " << runs << " inputs in " << budget << " s: " << stats.accepted - seed_count
             << " accepted, " << stats.tensors << " tensors checked\n";

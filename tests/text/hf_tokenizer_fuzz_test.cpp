@@ -2,25 +2,20 @@
 // the tokenizer.json engine through the shared body in hf_tokenizer_fuzz.hpp.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "text/hf_tokenizer_fuzz.hpp"
+#include "fuzz_loop.hpp"
 #include "test_support.hpp"
 
 namespace c2s {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = testing_support::FuzzBytes;
 
 Bytes raw_mode_input(const std::string& json_text, const std::string& text) {
   Bytes b;
@@ -144,11 +139,6 @@ Bytes mutate(const Bytes& input, const std::vector<Bytes>& corpus, std::mt19937_
   return b;
 }
 
-std::string save_input(const Bytes& b, const std::string& name) {
-  const auto path = std::filesystem::path(::testing::TempDir()) / name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<long>(b.size()));
-  return path.string();
-}
 
 // Seeds: the fixtures and a cut-down GPT-NeoX tokenizer.json as raw JSON
 // (mutated as bytes and as JSON trees), and random component choices. Inputs
@@ -175,49 +165,18 @@ TEST(HfTokenizerFuzz, SeededMutationsOnlyEverRaiseErrors) {
     corpus.push_back(b);
   }
 
-  const char* env = std::getenv("C2S_FUZZ_SECONDS");
-  const double budget = env ? std::atof(env) : 4.0;
-  std::atomic<std::size_t> iteration{0};
-  std::atomic<bool> done{false};
-  Bytes current;
-  std::mutex current_mutex;
-  // A hang is a failure too: no progress for 20 s aborts with the input saved.
-  std::thread watchdog([&] {
-    std::size_t seen = 0;
-    auto last_change = std::chrono::steady_clock::now();
-    while (!done) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (iteration != seen) {
-        seen = iteration;
-        last_change = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - last_change > std::chrono::seconds(20)) {
-        std::lock_guard<std::mutex> lock(current_mutex);
-        std::cerr << "fuzz input hangs; saved to " << save_input(current, "hf_fuzz_hang.bin") << "\n";
-        std::abort();
-      }
-    }
-  });
-
-  const auto start = std::chrono::steady_clock::now();
-  std::size_t runs = 0;
-  for (; std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget; ++runs) {
-    Bytes input = runs < corpus.size() ? corpus[runs] : mutate(corpus[rng() % corpus.size()], corpus, rng);
-    {
-      std::lock_guard<std::mutex> lock(current_mutex);
-      current = input;
-    }
-    try {
-      fuzzing::fuzz_hf_tokenizer(input.data(), input.size());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "run " << runs << ": " << e.what() << "; input saved to " << save_input(input, "hf_fuzz_failure.bin");
-      break;
-    }
+  testing_support::FuzzLoop loop;
+  loop.default_seconds = 4.0;
+  loop.name = "hf_fuzz";
+  loop.next = [&](std::size_t run) { return run < corpus.size() ? corpus[run] : mutate(corpus[rng() % corpus.size()], corpus, rng); };
+  loop.run = [](const Bytes& input) { fuzzing::fuzz_hf_tokenizer(input.data(), input.size()); };
+  std::size_t run_index = 0;
+  loop.keep = [&](Bytes&& input) {
     // Keep some mutants so that mutations stack up.
-    if (runs >= corpus.size() && rng() % 8 == 0 && corpus.size() < 400) corpus.push_back(std::move(input));
-    ++iteration;
-  }
-  done = true;
-  watchdog.join();
+    if (run_index++ >= corpus.size() && rng() % 8 == 0 && corpus.size() < 400) corpus.push_back(std::move(input));
+  };
+  double budget = 0;
+  const std::size_t runs = loop(budget);
   std::cout << "[ fuzz     ] " << runs << " inputs in " << budget << " s: " << fuzzing::fuzz_stats().tokenizers
             << " tokenizers built, " << fuzzing::fuzz_stats().encodes << " texts encoded\n";
   EXPECT_GT(runs, corpus.size() > 60 ? 60u : 0u);
