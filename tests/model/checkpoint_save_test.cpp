@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "model/checkpoint.hpp"
+#include "model/golden_models.hpp"
 #include "model/python_safetensors.hpp"
 #include "model/safetensors_file.hpp"
 #include "test_support.hpp"
@@ -20,8 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing_support::expect_error;
 using testing_support::ScratchDir;
-
-const fs::path kModels = fs::path(C2S_SHARED_DIR) / "golden" / "models";
 
 std::vector<std::pair<std::string, at::Tensor>> load_all(const Checkpoint& c) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
@@ -45,11 +44,11 @@ std::string data_section(const fs::path& file) {
 
 TEST(SaveCheckpoint, RoundTripsEveryGoldenModelAsThePythonLibraryWouldWriteIt) {
   ScratchDir dir;
-  for (const auto& entry : fs::directory_iterator(kModels)) {
-    if (!fs::exists(entry.path() / "model.safetensors")) continue;
-    const std::string model = entry.path().filename().string();
+  ASSERT_GE(testing_support::golden_model_names().size(), 6u);
+  for (const auto& model : testing_support::golden_model_names()) {
+    const fs::path source = testing_support::golden_model_dir(model);
     SCOPED_TRACE(model);
-    const auto golden = Checkpoint::open(entry.path());
+    const auto golden = Checkpoint::open(source);
     const fs::path out = dir.path() / model;
     save_checkpoint(out, load_all(golden));
     EXPECT_EQ(files_in(out), (std::set<std::string>{"model.safetensors"}));
@@ -57,7 +56,7 @@ TEST(SaveCheckpoint, RoundTripsEveryGoldenModelAsThePythonLibraryWouldWriteIt) {
     const auto ours = Checkpoint::open(out);
     ASSERT_EQ(ours.names(), golden.names());
     EXPECT_EQ(ours.data_bytes(), golden.data_bytes());
-    const auto a = SafetensorsFile::open(entry.path() / "model.safetensors");
+    const auto a = SafetensorsFile::open(source / "model.safetensors");
     const auto b = SafetensorsFile::open(out / "model.safetensors");
     EXPECT_EQ(b->metadata(), (std::map<std::string, std::string>{{"format", "pt"}}));
     std::set<std::string> dtypes;
@@ -73,7 +72,7 @@ TEST(SaveCheckpoint, RoundTripsEveryGoldenModelAsThePythonLibraryWouldWriteIt) {
     // The golden files were written in name order; where that is also the
     // library's order (one dtype), the data sections are identical.
     if (dtypes.size() == 1) {
-      EXPECT_EQ(data_section(out / "model.safetensors"), data_section(entry.path() / "model.safetensors"));
+      EXPECT_EQ(data_section(out / "model.safetensors"), data_section(source / "model.safetensors"));
     }
 
     // The strict Python reader accepts the file and sees the same bytes.

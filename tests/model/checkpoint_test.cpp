@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/golden_models.hpp"
 #include "model/python_safetensors.hpp"
 #include "model/safetensors_file.hpp"
 #include "test_support.hpp"
@@ -21,15 +22,6 @@ namespace fs = std::filesystem;
 using testing_support::expect_error;
 using testing_support::ScratchDir;
 
-const fs::path kModels = fs::path(C2S_SHARED_DIR) / "golden" / "models";
-
-std::vector<fs::path> golden_folders() {
-  std::vector<fs::path> folders;
-  for (const auto& e : fs::directory_iterator(kModels))
-    if (fs::exists(e.path() / "model.safetensors")) folders.push_back(e.path());
-  std::sort(folders.begin(), folders.end());
-  return folders;
-}
 
 // The address ranges at which this process maps `file` (from /proc/self/maps).
 std::vector<std::pair<std::uintptr_t, std::uintptr_t>> mapped_ranges(const fs::path& file) {
@@ -56,9 +48,9 @@ bool points_into(const at::Tensor& t, const fs::path& file) {
 
 TEST(GoldenCheckpoints, MatchAnIndependentPythonReader) {
   ScratchDir dir;
-  const auto folders = golden_folders();
-  ASSERT_GE(folders.size(), 6u);
-  for (const auto& folder : folders) {
+  ASSERT_GE(testing_support::golden_model_names().size(), 6u);
+  for (const auto& name : testing_support::golden_model_names()) {
+    const fs::path folder = testing_support::golden_model_dir(name);
     SCOPED_TRACE(folder.string());
     const fs::path json_out = dir.path() / (folder.filename().string() + ".json");
     ASSERT_EQ(testing_support::python_read_safetensors(folder / "model.safetensors", json_out), 0);
@@ -101,7 +93,7 @@ TEST(GoldenCheckpoints, MatchAnIndependentPythonReader) {
 }
 
 TEST(GoldenCheckpoints, StoredDtypesBuffersAndZeroDimTensors) {
-  const auto neox = Checkpoint::open(kModels / "neox-tiny-bf16");
+  const auto neox = Checkpoint::open(testing_support::golden_model_dir("neox-tiny-bf16"));
   EXPECT_EQ(neox.stored_dtype("embed_out.weight"), at::kBFloat16);
   EXPECT_EQ(neox.shape("embed_out.weight"), (std::vector<std::int64_t>{50304, 64}));
   // The Pythia buffers: a U8 causal mask and a 0-dim masked_bias.
@@ -113,12 +105,12 @@ TEST(GoldenCheckpoints, StoredDtypesBuffersAndZeroDimTensors) {
   EXPECT_EQ(masked_bias.dim(), 0);
   EXPECT_TRUE(neox.contains("gpt_neox.layers.0.attention.masked_bias"));
   EXPECT_FALSE(neox.contains("lm_head.weight"));
-  EXPECT_EQ(Checkpoint::open(kModels / "neox-tiny-seq-f16").stored_dtype("embed_out.weight"), at::kHalf);
-  EXPECT_EQ(Checkpoint::open(kModels / "gpt2-tiny").tensor("h.0.attn.masked_bias", at::kFloat).dim(), 0);
+  EXPECT_EQ(Checkpoint::open(testing_support::golden_model_dir("neox-tiny-seq-f16")).stored_dtype("embed_out.weight"), at::kHalf);
+  EXPECT_EQ(Checkpoint::open(testing_support::golden_model_dir("gpt2-tiny")).tensor("h.0.attn.masked_bias", at::kFloat).dim(), 0);
 }
 
 TEST(GoldenCheckpoints, StoredDtypeTensorsPointIntoTheMappedFile) {
-  const fs::path folder = kModels / "neox-tiny-bf16";
+  const fs::path folder = testing_support::golden_model_dir("neox-tiny-bf16");
   at::Tensor weight, mask, converted;
   {
     const auto checkpoint = Checkpoint::open(folder);
@@ -137,15 +129,15 @@ TEST(GoldenCheckpoints, StoredDtypeTensorsPointIntoTheMappedFile) {
 }
 
 TEST(GoldenCheckpoints, ReducedPrecisionCopiesAreTheFloat32WeightsRounded) {
-  const auto f32 = Checkpoint::open(kModels / "neox-tiny");
-  const auto bf16 = Checkpoint::open(kModels / "neox-tiny-bf16");
+  const auto f32 = Checkpoint::open(testing_support::golden_model_dir("neox-tiny"));
+  const auto bf16 = Checkpoint::open(testing_support::golden_model_dir("neox-tiny-bf16"));
   for (const auto& name : f32.names()) {
     if (f32.stored_dtype(name) != at::kFloat) continue;
     SCOPED_TRACE(name);
     EXPECT_TRUE(at::equal(f32.tensor(name, at::kBFloat16), bf16.tensor(name, at::kBFloat16)));
   }
-  const auto seq = Checkpoint::open(kModels / "neox-tiny-seq");
-  const auto f16 = Checkpoint::open(kModels / "neox-tiny-seq-f16");
+  const auto seq = Checkpoint::open(testing_support::golden_model_dir("neox-tiny-seq"));
+  const auto f16 = Checkpoint::open(testing_support::golden_model_dir("neox-tiny-seq-f16"));
   for (const auto& name : seq.names()) {
     SCOPED_TRACE(name);
     EXPECT_TRUE(at::equal(seq.tensor(name, at::kHalf), f16.tensor(name, at::kHalf)));
@@ -158,11 +150,11 @@ TEST(CheckpointErrors, NameTheFolderAndTheTensor) {
   expect_error([&] { Checkpoint::open(dir.path()); },
                "no model.safetensors or model.safetensors.index.json in " + dir.path().string());
   expect_error([&] { Checkpoint::open(dir.path() / "absent"); }, "absent: no such folder");
-  expect_error([&] { Checkpoint::open(kModels / "gpt2-tiny" / "model.safetensors"); },
+  expect_error([&] { Checkpoint::open(testing_support::golden_model_dir("gpt2-tiny") / "model.safetensors"); },
                "model.safetensors: not a folder");
-  const auto checkpoint = Checkpoint::open(kModels / "gpt2-tiny");
+  const auto checkpoint = Checkpoint::open(testing_support::golden_model_dir("gpt2-tiny"));
   expect_error([&] { checkpoint.tensor("h.9.mlp.c_fc.weight", at::kFloat); },
-               (kModels / "gpt2-tiny").string() + ": no tensor \"h.9.mlp.c_fc.weight\"");
+               (testing_support::golden_model_dir("gpt2-tiny")).string() + ": no tensor \"h.9.mlp.c_fc.weight\"");
   expect_error([&] { checkpoint.shape("nope"); }, "no tensor \"nope\"");
   std::ofstream(dir.file("model.safetensors")) << "not a safetensors file at all";
   expect_error([&] { Checkpoint::open(dir.path()); }, dir.file("model.safetensors") + ": header length");

@@ -6,6 +6,7 @@
 #include <c10/core/GradMode.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,9 +16,21 @@
 
 namespace c2s::testing_support {
 
+inline std::filesystem::path golden_model_dir(const std::string& name) {
+  return std::filesystem::path(C2S_SHARED_DIR) / "golden" / "models" / name;
+}
+
+// Every folder of ../shared/golden/models with weights and golden outputs, sorted.
 inline const std::vector<std::string>& golden_model_names() {
-  static const std::vector<std::string> names = {"neox-tiny",         "neox-tiny-bf16", "neox-tiny-seq",
-                                                 "neox-tiny-seq-f16", "gemma2-tiny",    "gpt2-tiny"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(golden_model_dir(""), ec))
+      if (std::filesystem::exists(e.path() / "model.safetensors") && std::filesystem::exists(e.path() / "golden.json"))
+        found.push_back(e.path().filename().string());
+    std::sort(found.begin(), found.end());
+    return found;
+  }();
   return names;
 }
 
@@ -27,10 +40,6 @@ inline std::string golden_test_name(const ::testing::TestParamInfo<std::string>&
   for (char& c : n)
     if (c == '-') c = '_';
   return n;
-}
-
-inline std::filesystem::path golden_model_dir(const std::string& name) {
-  return std::filesystem::path(C2S_SHARED_DIR) / "golden" / "models" / name;
 }
 
 inline nlohmann::json golden_outputs(const std::string& name) {
