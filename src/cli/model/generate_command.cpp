@@ -43,6 +43,9 @@ void add_generate_command(CommandSet& set) {
     const Args& a = *args;
     if (a.do_sample && a.greedy) throw UsageError("--do-sample and --greedy exclude each other");
     auto prompts = read_prompts(a.prompts);
+    // Opened before any work, so that a bad output path fails at once.
+    std::optional<AtomicTextFile> out;
+    if (!a.output.empty()) out.emplace(a.output);
     auto session = open_model_session(a.model, g);
     const auto& model = *session.model;
     auto ids = prompt_token_ids(prompts, session);
@@ -108,10 +111,9 @@ void add_generate_command(CommandSet& set) {
         {"weights_bytes", model.parameter_bytes()},
         {"peak_rss_bytes", peak_resident_bytes()},
     };
-    if (!a.output.empty()) {
-      AtomicTextFile out(a.output);
-      for (const auto& l : lines) out.write(l.dump() + "\n");
-      out.commit();
+    if (out) {
+      for (const auto& l : lines) out->write(l.dump() + "\n");
+      out->commit();
       summary["output"] = a.output;
       emit_summary(g, nlohmann::json(summary));
     } else if (g.json) {
