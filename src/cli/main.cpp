@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
                               auto* sub = set.app.add_subcommand(name, description);
                               sub->set_help_flag();  // --help goes to c2s-model with the rest
                               sub->prefix_command();
+                              sub->allow_extras();
+                              sub->fallthrough(false);
                               set.add(sub, [argc, argv] { exec_model_binary(argc, argv); });
                             }
                           });

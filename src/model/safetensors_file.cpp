@@ -179,13 +179,21 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> image, const s
     return true;
   };
   const char* text = reinterpret_cast<const char*>(image.data() + 8);
+  // As the Python library (0.4 on) checks: also what tells a safetensors
+  // file from another file whose first 8 bytes happen to be small.
+  if (header_bytes == 0 || text[0] != '{') throw Error(source, "header does not start with '{' (not a safetensors file?)");
+  // nlohmann stops at a NUL byte as at the end of the input; JSON allows
+  // none (NUL inside a string is written \u0000).
+  if (const void* nul = std::memchr(text, 0, header_bytes))
+    throw Error(source, "header is not valid JSON: a NUL byte at header offset " +
+                            std::to_string(static_cast<const char*>(nul) - text));
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, text + header_bytes, on_key);
   } catch (const nlohmann::json::exception& e) {
     throw Error(source, "header is not valid JSON: " + json_error_text(e));
   }
-  if (!header.is_object()) throw Error(source, "header is not a JSON object");
+  // Starting with '{', valid JSON is an object.
 
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {

@@ -1,12 +1,11 @@
 #include "text/sentencepiece_tokenizer.hpp"
 
-#include <sentencepiece_processor.h>
-
 #include <algorithm>
 #include <array>
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "text/sentencepiece_processor.hpp"
 #include "text/utf8.hpp"
 
 namespace c2s {
@@ -23,9 +22,8 @@ class SentencePieceTokenizer final : public Tokenizer {
       : file_(model_file.string()), add_bos_(options.add_bos), add_eos_(options.add_eos) {
     std::error_code ec;
     if (!fs::is_regular_file(model_file, ec)) throw Error(file_, "no such SentencePiece model file");
-    auto status = sp_.Load(file_);
-    if (!status.ok()) throw Error(file_, std::string("not a valid SentencePiece model: ") + status.message());
-    pieces_ = sp_.GetPieceSize();
+    if (auto why = sp_->load(file_); !why.empty()) throw Error(file_, "not a valid SentencePiece model: " + why);
+    pieces_ = sp_->size();
     if (pieces_ <= 0) throw Error(file_, "the SentencePiece model has no pieces");
 
     TokenId size = pieces_;
@@ -39,8 +37,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     // transformers, c2s writes them as their text and treats them as special
     // (matched in input text, removed by skip_special_tokens).
     for (TokenId id = 0; id < pieces_; ++id)
-      if (sp_.IsControl(id) || sp_.IsUnknown(id)) {
-        add_verbatim(id, sp_.IdToPiece(id), false, false);
+      if (sp_->is_control(id) || sp_->is_unknown(id)) {
+        add_verbatim(id, sp_->id_to_piece(id), false, false);
         special_[std::size_t(id)] = true;
       }
     for (const auto& t : options.added_tokens) {
@@ -57,10 +55,10 @@ class SentencePieceTokenizer final : public Tokenizer {
 
     SpecialTokenIds ids;
     auto own = [&](int id) { return id >= 0 && id < pieces_ ? std::optional<TokenId>(id) : std::nullopt; };
-    ids.bos = own(sp_.bos_id());
-    ids.eos = own(sp_.eos_id());
-    ids.pad = own(sp_.pad_id());
-    ids.unk = own(sp_.unk_id());
+    ids.bos = own(sp_->bos_id());
+    ids.eos = own(sp_->eos_id());
+    ids.pad = own(sp_->pad_id());
+    ids.unk = own(sp_->unk_id());
     set_special_ids(ids);
   }
 
@@ -71,8 +69,7 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::vector<int> piece_ids;
     auto encode_plain = [&](std::string_view part) {
       if (part.empty()) return;
-      auto status = sp_.Encode(part, &piece_ids);
-      if (!status.ok()) throw Error(file_, std::string("SentencePiece encoding failed: ") + status.message());
+      if (auto why = sp_->encode(part, piece_ids); !why.empty()) throw Error(file_, "SentencePiece encoding failed: " + why);
       out.insert(out.end(), piece_ids.begin(), piece_ids.end());
     };
     std::size_t start = 0, i = 0;
@@ -102,8 +99,7 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::vector<int> run;
     auto flush = [&] {
       if (run.empty()) return;
-      auto status = sp_.Decode(run, &part);
-      if (!status.ok()) throw Error(file_, std::string("SentencePiece decoding failed: ") + status.message());
+      if (auto why = sp_->decode(run, part); !why.empty()) throw Error(file_, "SentencePiece decoding failed: " + why);
       out += part;
       run.clear();
     };
@@ -123,15 +119,15 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   std::optional<TokenId> token_to_id(std::string_view token) const override {
     if (auto it = added_ids_.find(std::string(token)); it != added_ids_.end()) return it->second;
-    int id = sp_.PieceToId(token);
-    if (id >= 0 && id < pieces_ && sp_.IdToPiece(id) == token) return id;
+    int id = sp_->piece_to_id(token);
+    if (id >= 0 && id < pieces_ && sp_->id_to_piece(id) == token) return id;
     return std::nullopt;
   }
 
   std::string id_to_token(TokenId id) const override {
     check_id(id);
     if (auto it = verbatim_.find(id); it != verbatim_.end()) return it->second;
-    return sp_.IdToPiece(id);
+    return sp_->id_to_piece(id);
   }
 
   std::size_t vocab_size() const override { return vocab_size_; }
@@ -176,7 +172,7 @@ class SentencePieceTokenizer final : public Tokenizer {
     return *id;
   }
 
-  sentencepiece::SentencePieceProcessor sp_;
+  std::unique_ptr<SentencePieceProcessor> sp_ = make_sentencepiece_processor();
   std::string file_;
   bool add_bos_, add_eos_;
   TokenId pieces_ = 0;

@@ -2,6 +2,9 @@
 
 namespace c2s {
 
-void add_model_commands(CommandSet& set) {}
+void add_model_commands(CommandSet& set) {
+  add_forward_command(set);
+  add_generate_command(set);
+}
 
 }  // namespace c2s

@@ -6,4 +6,9 @@ namespace c2s {
 
 void add_model_commands(CommandSet& set);
 
+void add_forward_command(CommandSet& set);
+void add_generate_command(CommandSet& set);
+void add_score_command(CommandSet& set);
+void add_embed_command(CommandSet& set);
+
 }  // namespace c2s
