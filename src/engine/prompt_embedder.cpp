@@ -38,9 +38,10 @@ at::Tensor PromptEmbedder::embed(const std::vector<std::vector<std::int64_t>>& p
   }
   stats_ = {};
   auto t0 = std::chrono::steady_clock::now();
+  // Made outside inference mode, so that callers may modify it in place.
+  auto result = at::empty({std::int64_t(prompts.size()), config.hidden_size}, at::kFloat);
   c10::InferenceMode inference;
   const auto device = model_.options().device;
-  auto result = at::empty({std::int64_t(prompts.size()), config.hidden_size}, at::kFloat);
 
   // Batches of similar length waste less work on padding.
   std::vector<std::size_t> order(prompts.size());

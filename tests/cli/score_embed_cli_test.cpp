@@ -184,6 +184,8 @@ TEST(ScoreCommand, BadInputIsOneErrorLineAndWritesNothing) {
   expect_failure("score" + gpt2 + " --prompts " + write_file("long.jsonl", json{{"ids", std::vector<int>(128, 1)}, {"candidates", {{4, 5}}}}.dump() + "\n") +
                      " -o " + out,
                  1, "prompt 1 candidate 1: prompt and candidate need 129 positions, the model has 128");
+  expect_failure("score" + neox + " --prompt x --candidates " + write_file("utf8.txt", "ok\nbad \xff\n") + " -o " + out, 1,
+                 "prompt 1 candidate 2: ");
   expect_failure("score" + neox + " --prompt x --candidate a --candidates " + write_file("c.txt", "b\n"), 2, "not both");
   expect_failure("score" + neox + " --prompt x --candidate ''", 2, "must not be empty");
   expect_failure("score" + neox + " --prompt x --candidate a --candidate-space always", 2, "candidate-space");

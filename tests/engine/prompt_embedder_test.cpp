@@ -51,6 +51,7 @@ TEST_P(EmbedderOnGoldenModel, MeanPoolingMatchesTheReferenceBatchedOrNot) {
   auto pairs = embedder.embed(prompts_, Pooling::Mean, 3);
   ASSERT_EQ(batched.sizes(), at::IntArrayRef({4, model_->config().hidden_size}));
   EXPECT_EQ(batched.scalar_type(), at::kFloat);
+  EXPECT_NO_THROW(batched.mul_(1));  // an ordinary tensor, not an inference-mode one
   for (std::int64_t i = 0; i < 4; ++i) {
     const auto& seq = golden_["sequences"][std::size_t(sequence_of_[std::size_t(i)])];
     EXPECT_LT(max_abs_diff(batched[i], seq["hidden_mean"]), 1e-4) << "prompt " << i;

@@ -162,7 +162,12 @@ void add_score_command(CommandSet& set) {
           const std::string text = candidate_text(*c.text, prompts[i].text, space);
           auto it = encoded.find(text);
           if (it == encoded.end()) {
-            auto e = session.tokenizer->encode(text, false);
+            std::vector<TokenId> e;
+            try {
+              e = session.tokenizer->encode(text, false);
+            } catch (const Error& err) {
+              throw Error(name, err.what());  // e.g. invalid UTF-8: say which candidate
+            }
             it = encoded.emplace(text, std::vector<std::int64_t>(e.begin(), e.end())).first;
           }
           ids = it->second;
