@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
 #include "core/error.hpp"
@@ -18,7 +19,7 @@ void add_forward_command(CommandSet& set) {
     std::string ids;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = set.app.add_subcommand("forward", "Run a model on token ids: last-position logits and per-position argmax");
+  auto* cmd = set.app.add_subcommand("forward", model_command_description("forward"));
   add_model_options(cmd, args->model);
   cmd->add_option("--ids", args->ids, "Token ids, comma-separated (e.g. 5,17,42)")->required();
   set.add(cmd, [args, &g = set.global] {

@@ -3,6 +3,7 @@
 // the sampling defaults of the folder's generation_config.json.
 #include <iostream>
 
+#include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
 #include "core/atomic_output.hpp"
@@ -24,7 +25,7 @@ void add_generate_command(CommandSet& set) {
     std::string output;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = set.app.add_subcommand("generate", "Generate text from prompts with a model (greedy or sampled, batched)");
+  auto* cmd = set.app.add_subcommand("generate", model_command_description("generate"));
   add_model_options(cmd, args->model);
   add_prompt_options(cmd, args->prompts);
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "New tokens per prompt at most (default: generation_config.json, else 64)");

@@ -1,6 +1,7 @@
 // The commands `c2s-model` runs, with their one-line descriptions: `c2s`
 // lists them in its help and hands them over (see cli/main.cpp).
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,8 +12,17 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
   static const std::vector<std::pair<std::string, std::string>> names = {
       {"forward", "Run a model on token ids: last-position logits and per-position argmax"},
       {"generate", "Generate text from prompts with a model (greedy or sampled, batched)"},
+      {"score", "Log-likelihood of candidate continuations (labels) after each prompt"},
+      {"embed", "Embed prompts: mean (or last-token) of the model's last hidden states"},
   };
   return names;
+}
+
+// The description of one of them (the same line in both programs' help).
+inline const std::string& model_command_description(const std::string& name) {
+  for (const auto& [command, description] : model_command_names())
+    if (command == name) return description;
+  throw std::logic_error("no model command named " + name);
 }
 
 }  // namespace c2s

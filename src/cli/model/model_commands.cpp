@@ -5,6 +5,8 @@ namespace c2s {
 void add_model_commands(CommandSet& set) {
   add_forward_command(set);
   add_generate_command(set);
+  add_score_command(set);
+  add_embed_command(set);
 }
 
 }  // namespace c2s

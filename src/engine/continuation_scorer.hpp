@@ -1,0 +1,53 @@
+// Log-likelihood of candidate continuations after a prompt (choosing among
+// candidate labels): the prompt runs once per call into a KV cache shared by
+// all its candidates, which then run together as right-padded rows after it.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "model/causal_lm.hpp"
+
+namespace c2s {
+
+struct ContinuationScore {
+  double log_likelihood = 0;  // sum of the natural-log probabilities of the tokens
+  std::int64_t tokens = 0;    // their number (log_likelihood / tokens: the mean per token)
+};
+
+struct ScoringStats {
+  std::int64_t prompts = 0;
+  std::int64_t prompt_tokens = 0;        // each prompt run once
+  std::int64_t continuations = 0;
+  std::int64_t continuation_tokens = 0;  // scored tokens
+  std::int64_t padded_tokens = 0;        // positions run in the continuation batches, padding included
+  double seconds = 0;
+};
+
+class ContinuationScorer {
+ public:
+  explicit ContinuationScorer(const CausalLM& model) : model_(model) {}
+
+  // For prompt i and each of its continuations[i][j]: the sum over the
+  // continuation's tokens of log p(token | prompt, the continuation's tokens
+  // before it), softmax in float32. Continuations run `batch_size` rows at a
+  // time; results do not depend on the batch size (up to float rounding) nor
+  // on the other prompts. A prompt without continuations gets an empty list
+  // (and is not run). Errors name the prompt and candidate (from 0): empty
+  // prompt or continuation, ids outside the vocabulary, sequences longer than
+  // a learned-position model's positions.
+  std::vector<std::vector<ContinuationScore>> score(
+      const std::vector<std::vector<std::int64_t>>& prompts,
+      const std::vector<std::vector<std::vector<std::int64_t>>>& continuations, std::int64_t batch_size,
+      Progress* progress = nullptr);
+  const ScoringStats& stats() const { return stats_; }
+
+ private:
+  std::vector<ContinuationScore> score_prompt(const std::vector<std::int64_t>& prompt,
+                                              const std::vector<std::vector<std::int64_t>>& continuations,
+                                              std::int64_t batch_size);
+  const CausalLM& model_;
+  ScoringStats stats_;
+};
+
+}  // namespace c2s
