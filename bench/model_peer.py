@@ -21,6 +21,10 @@ Commands (run from the repository root):
       exits 1 if a logit differs by more than 1e-4 or any argmax/greedy token differs.
       This is what validates the peer.
 
+  bench/model_peer.py forward --model DIR --ids 5,17,42
+      One forward pass in float32; prints {"argmax": [...], "last_logits": [...]} as
+      `c2s forward --json` does (the test that c2s's saved folders load here uses it).
+
   bench/model_peer.py bench --model DIR --dtype fp32|bf16 --threads 2 \\
       --prompt-ids prompts.json --batch 16 --new-tokens 16
       prompts.json is a JSON list of token-id lists; the first BATCH rows are used (cycling
@@ -654,6 +658,15 @@ def check(args):
 # bench: time prefill and decode
 # ----------------------------------------------------------------------------------------------
 
+def forward(args):
+    model = load_model(args.model, torch.float32)
+    ids = torch.tensor([[int(i) for i in args.ids.split(",")]], dtype=torch.long)
+    mask = torch.ones_like(ids)
+    logits = model.forward(ids, position_ids_from_mask(mask), mask, all_logits=True).logits[0].float()
+    print(json.dumps({"argmax": logits.argmax(-1).tolist(), "last_logits": logits[-1].tolist()}))
+    return 0
+
+
 def peak_rss_bytes():
     with open("/proc/self/status") as f:
         for line in f:
@@ -727,6 +740,9 @@ def main():
     p.add_argument("--golden", required=True, help="a folder of ../shared/golden/models")
     p.add_argument("--dtype", choices=DTYPES, default="fp32", help="only fp32 is judged")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max abs logit difference")
+    p = sub.add_parser("forward", help="last-position logits and per-position argmax, float32")
+    p.add_argument("--model", required=True, help="a Hugging Face model folder")
+    p.add_argument("--ids", required=True, help="token ids, comma-separated")
     p = sub.add_parser("bench", help="time prefill and greedy decode")
     p.add_argument("--model", required=True, help="a Hugging Face model folder")
     p.add_argument("--dtype", choices=DTYPES, default="fp32")
@@ -736,7 +752,7 @@ def main():
     p.add_argument("--new-tokens", type=int, default=16)
     args = parser.parse_args()
     with torch.inference_mode():
-        sys.exit(check(args) if args.command == "check" else bench(args))
+        sys.exit({"check": check, "forward": forward, "bench": bench}[args.command](args))
 
 
 if __name__ == "__main__":

@@ -18,21 +18,6 @@ fs::path dir() { return process_dir("c2s_bad_input"); }
 
 std::string shared(const std::string& rel) { return std::string(C2S_SHARED_DIR) + "/" + rel; }
 
-// The folder holds nothing but what the test put there (no output, no temporaries).
-std::size_t entries(const fs::path& p) {
-  std::size_t n = 0;
-  for ([[maybe_unused]] auto& e : fs::directory_iterator(p)) ++n;
-  return n;
-}
-
-void expect_clean_failure(const CliResult& r, const std::string& needle, int code = 1) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
-  EXPECT_EQ(r.err.rfind("c2s: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
 void convert_fails(const std::string& input, const std::string& needle, const std::string& extra = "") {
   fs::path out = dir() / "out";
   fs::remove_all(out);

@@ -31,24 +31,13 @@ std::string store() {
   return s;
 }
 
-
-std::size_t entries(const fs::path& p) {
-  std::size_t n = 0;
-  for ([[maybe_unused]] auto& e : fs::directory_iterator(p)) ++n;
-  return n;
-}
-
 // Runs `c2s prompts` into an empty folder and expects a clean failure.
 void prompts_fail(const std::string& args, const std::string& needle, int code) {
   fs::path out = dir() / "fail";
   fs::remove_all(out);
   fs::create_directories(out);
   CliResult r = run_c2s("prompts " + args + " -o " + (out / "x.jsonl").string() + " -q");
-  EXPECT_EQ(r.exit_code, code) << args << "\n" << r.err;
-  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
-  EXPECT_EQ(r.err.rfind("c2s: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
+  expect_clean_failure(r, needle, code);
   EXPECT_EQ(entries(out), 0u) << "output left behind: " << args;
 }
 }  // namespace

@@ -28,15 +28,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return p.string();
 }
 
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> lines;
-  std::stringstream ss(out);
-  std::string line;
-  while (std::getline(ss, line))
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
-
 // Runs `args` expecting success; stdout as JSON lines.
 std::vector<json> run_lines(const std::string& args) {
   CliResult r = run_c2s("-q --threads 2 " + args);
@@ -46,12 +37,8 @@ std::vector<json> run_lines(const std::string& args) {
 
 // Expects exit `code` with one `c2s: error:` line containing `part`.
 void expect_failure(const std::string& args, int code, const std::string& part) {
-  CliResult r = run_c2s("-q --threads 2 " + args);
-  EXPECT_EQ(r.exit_code, code) << args << "\n" << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("c2s: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
+  SCOPED_TRACE(args);
+  expect_clean_failure(run_c2s("-q --threads 2 " + args), part, code);
 }
 
 // Token ids of `text` (no special tokens) through `c2s tokenize`.

@@ -27,14 +27,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return p.string();
 }
 
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> lines;
-  std::stringstream ss(out);
-  std::string line;
-  while (std::getline(ss, line)) lines.push_back(json::parse(line));
-  return lines;
-}
-
 // A small simulated store (labels cell_type, sample_id, condition).
 std::string store() {
   static std::string s = [] {

@@ -14,6 +14,7 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
       {"generate", "Generate text from prompts with a model (greedy or sampled, batched)"},
       {"score", "Log-likelihood of candidate continuations (labels) after each prompt"},
       {"embed", "Embed prompts: mean (or last-token) of the model's last hidden states"},
+      {"init-model", "Write a Hugging Face model folder with random weights (a released model's shape or a config.json)"},
   };
   return names;
 }

@@ -10,5 +10,6 @@ void add_forward_command(CommandSet& set);
 void add_generate_command(CommandSet& set);
 void add_score_command(CommandSet& set);
 void add_embed_command(CommandSet& set);
+void add_init_model_command(CommandSet& set);
 
 }  // namespace c2s
