@@ -31,6 +31,8 @@ Commands (run from the repository root):
       through the list if it is shorter), left-padded to the longest. Times the prefill
       (forward over the prompts building the cache, plus choosing the first token) and the
       decode (the remaining new tokens, greedy, not stopping at EOS) and prints one JSON object.
+      With --shared-prompt every row is the first prompt, prefilled once at batch 1 and its
+      cache copied to the rows, as c2s does for a prefix its prompts share.
 """
 import argparse
 import json
@@ -683,7 +685,7 @@ def bench(args):
 
     with open(args.prompt_ids) as f:
         prompts = json.load(f)
-    rows = [prompts[i % len(prompts)] for i in range(args.batch)]
+    rows = [prompts[0 if args.shared_prompt else i % len(prompts)] for i in range(args.batch)]
     config = model.config
     pad_id = config.get("pad_token_id")
     if pad_id is None:
@@ -698,7 +700,13 @@ def bench(args):
         model.forward(warm_ids, position_ids_from_mask(warm_mask), warm_mask)
 
         start = time.perf_counter()
-        tokens, cache = prefill(model, input_ids, attention_mask)
+        if args.shared_prompt:
+            # One prompt for every row: prefill it once and copy its cache to each row.
+            tokens, cache = prefill(model, input_ids[:1], attention_mask[:1])
+            tokens = tokens.repeat(args.batch)
+            cache = [(k.repeat(args.batch, 1, 1, 1), v.repeat(args.batch, 1, 1, 1)) for k, v in cache]
+        else:
+            tokens, cache = prefill(model, input_ids, attention_mask)
         prefill_seconds = time.perf_counter() - start
 
         generated = [tokens]
@@ -709,7 +717,7 @@ def bench(args):
             generated.append(tokens)
         decode_seconds = time.perf_counter() - start
 
-    prefill_tokens = sum(len(r) for r in rows)
+    prefill_tokens = len(rows[0]) if args.shared_prompt else sum(len(r) for r in rows)
     decode_tokens = args.batch * (args.new_tokens - 1)
     result = {
         "model_type": config["model_type"],
@@ -750,6 +758,9 @@ def main():
     p.add_argument("--prompt-ids", required=True, help="JSON list of token-id lists")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--new-tokens", type=int, default=16)
+    p.add_argument("--shared-prompt", action="store_true",
+                   help="every row is the first prompt: prefill it once at batch 1 and copy its cache "
+                        "to the rows (for timing decode at batch > 1 without BATCH prefills)")
     args = parser.parse_args()
     with torch.inference_mode():
         sys.exit({"check": check, "forward": forward, "bench": bench}[args.command](args))

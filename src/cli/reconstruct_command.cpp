@@ -1,11 +1,12 @@
 // `c2s reconstruct STORE -o OUT.h5ad [--sentences FILE]`: expression from
 // sentences, stored or generated.
-#include <fstream>
 #include <map>
+#include <string_view>
 
 #include "cli/command_context.hpp"
 #include "core/error.hpp"
 #include "data/reconstruction.hpp"
+#include "io/line_reader.hpp"
 
 namespace c2s {
 
@@ -14,20 +15,16 @@ namespace {
 // Sentences from a .jsonl (field cell_sentence, else sentence or response;
 // cell_name and other string/number fields become obs) or plain lines.
 void read_sentences(const std::string& path, std::vector<std::string>& sentences, DataFrame& obs) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot open file");
+  LineReader reader(path);
   const bool jsonl = path.ends_with(".jsonl") || path.ends_with(".json");
   std::map<std::string, Column> columns;
   std::vector<std::string> order;
-  std::string line;
-  std::int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  std::string_view line;
+  while (reader.next(line)) {
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     std::size_t row = sentences.size();
     if (!jsonl) {
-      sentences.push_back(line);
+      sentences.emplace_back(line);
       obs.index.push_back("cell_" + std::to_string(row));
       continue;
     }
@@ -35,12 +32,12 @@ void read_sentences(const std::string& path, std::vector<std::string>& sentences
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception&) {
-      throw Error(path + ":" + std::to_string(line_no), "not valid JSON");
+      throw Error(reader.where(), "not valid JSON");
     }
-    if (!j.is_object()) throw Error(path + ":" + std::to_string(line_no), "expected a JSON object per line");
+    if (!j.is_object()) throw Error(reader.where(), "expected a JSON object per line");
     std::string key = j.contains("cell_sentence") ? "cell_sentence" : j.contains("sentence") ? "sentence" : "response";
     if (!j.contains(key) || !j[key].is_string())
-      throw Error(path + ":" + std::to_string(line_no), "no string field cell_sentence, sentence or response");
+      throw Error(reader.where(), "no string field cell_sentence, sentence or response");
     sentences.push_back(j[key].get<std::string>());
     obs.index.push_back(j.contains("cell_name") && j["cell_name"].is_string() ? j["cell_name"].get<std::string>()
                                                                                 : "cell_" + std::to_string(row));

@@ -171,6 +171,7 @@ void Generator::run_batch(const std::vector<std::vector<std::int64_t>>& prompts,
     }
     if (first_step) {
       stats_.prefill_seconds += seconds_since(t0);
+      stats_.kv_cache_bytes = std::max(stats_.kv_cache_bytes, cache.bytes());
       t0 = std::chrono::steady_clock::now();
       first_step = false;
     } else {

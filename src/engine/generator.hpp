@@ -48,6 +48,7 @@ struct GenerationStats {
   double prefill_seconds = 0;             // prompt forward passes and the first token's choice
   std::int64_t decode_tokens = 0;         // new tokens after each row's first
   double decode_seconds = 0;
+  std::uint64_t kv_cache_bytes = 0;       // the largest batch's key/value cache
 };
 
 class Generator {

@@ -6,12 +6,20 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 
 #include "core/error.hpp"
 
 namespace c2s {
 
 LineReader::LineReader(std::string path) : path_(std::move(path)), buffer_(1 << 20) {
+  if (path_ == "-") {
+    path_ = "stdin";
+    file_ = gzdopen(dup(STDIN_FILENO), "rb");
+    if (!file_) throw Error(path_, std::string("cannot read: ") + std::strerror(errno));
+    gzbuffer(file_, 1 << 18);
+    return;
+  }
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) throw Error(path_, "no such file");
   if (std::filesystem::is_directory(path_, ec)) throw Error(path_, "is a folder, expected a file");

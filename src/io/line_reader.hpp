@@ -1,5 +1,6 @@
 // Reads a text file line by line, plain or gzip-compressed (detected from the
-// content, through zlib), for the text inputs: 10x matrix market and CSV/TSV.
+// content, through zlib), for the text inputs: 10x matrix market, CSV/TSV,
+// JSONL of prompts, candidates and sentences. Path "-" is stdin.
 #pragma once
 #include <zlib.h>
 
@@ -12,7 +13,8 @@ namespace c2s {
 
 class LineReader {
  public:
-  // A missing or unreadable file is an Error naming it.
+  // A missing or unreadable file is an Error naming it; "-" reads stdin
+  // (named "stdin" in messages).
   explicit LineReader(std::string path);
   ~LineReader();
   LineReader(const LineReader&) = delete;

@@ -110,6 +110,7 @@ void add_generate_command(CommandSet& set) {
         {"decode_seconds", st.decode_seconds},
         {"decode_tokens_per_s", rate(double(st.decode_tokens), st.decode_seconds)},
         {"weights_bytes", model.parameter_bytes()},
+        {"kv_cache_bytes", st.kv_cache_bytes},
         {"peak_rss_bytes", peak_resident_bytes()},
     };
     if (out) {

@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "core/error.hpp"
+#include "io/line_reader.hpp"
 #include "model/compute_options.hpp"
 
 namespace c2s {
@@ -64,21 +64,14 @@ PromptInput prompt_from_line(const std::string& line, const std::string& where) 
 std::vector<PromptInput> read_prompts(const PromptArgs& args) {
   if (args.prompt.empty() == args.prompts_file.empty()) throw UsageError("give exactly one of --prompt and --prompts");
   if (!args.prompt.empty()) return {PromptInput{args.prompt, {}, nullptr}};
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (args.prompts_file != "-") {
-    if (!std::filesystem::is_regular_file(args.prompts_file)) throw Error(args.prompts_file, "no such file");
-    file.open(args.prompts_file);
-    if (!file) throw Error(args.prompts_file, "cannot be read");
-    in = &file;
-  }
+  LineReader reader(args.prompts_file);
   std::vector<PromptInput> prompts;
-  std::string line;
-  for (std::size_t n = 1; std::getline(*in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    prompts.push_back(prompt_from_line(line, args.prompts_file + ":" + std::to_string(n)));
+  std::string_view line;
+  while (reader.next(line)) {
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    prompts.push_back(prompt_from_line(std::string(line), reader.where()));
   }
-  if (prompts.empty()) throw Error(args.prompts_file, "no prompts");
+  if (prompts.empty()) throw Error(reader.path(), "no prompts");
   return prompts;
 }
 

@@ -2,7 +2,6 @@
 // after each prompt, to choose among them; one JSON line per prompt
 // (docs/formats/score-jsonl.md).
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 
@@ -14,6 +13,7 @@
 #include "core/process_memory.hpp"
 #include "core/progress.hpp"
 #include "engine/continuation_scorer.hpp"
+#include "io/line_reader.hpp"
 
 namespace c2s {
 
@@ -45,15 +45,11 @@ Candidate candidate_from_json(const nlohmann::json& v, const std::string& where)
 }
 
 std::vector<Candidate> read_candidate_file(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw Error(path, "no such file");
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot be read");
+  LineReader reader(path);
   std::vector<Candidate> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) out.push_back(text_candidate(line));
-  }
+  std::string_view line;
+  while (reader.next(line))
+    if (!line.empty()) out.push_back(text_candidate(std::string(line)));
   if (out.empty()) throw Error(path, "no candidates");
   return out;
 }
