@@ -14,17 +14,6 @@
 
 namespace c2s {
 
-namespace {
-
-void check_ids(const std::vector<std::int64_t>& ids, std::int64_t vocab, const std::string& what) {
-  if (ids.empty()) throw Error(what + ": no tokens");
-  for (auto id : ids)
-    if (id < 0 || id >= vocab)
-      throw Error(what + ": token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(vocab));
-}
-
-}  // namespace
-
 std::vector<std::vector<ContinuationScore>> ContinuationScorer::score(
     const std::vector<std::vector<std::int64_t>>& prompts,
     const std::vector<std::vector<std::vector<std::int64_t>>>& continuations, std::int64_t batch_size,
@@ -33,21 +22,15 @@ std::vector<std::vector<ContinuationScore>> ContinuationScorer::score(
   if (continuations.size() != prompts.size())
     throw Error("scoring: " + std::to_string(prompts.size()) + " prompts but " + std::to_string(continuations.size()) +
                 " lists of continuations");
-  const auto& config = model_.config();
   // Everything is checked before the first forward pass: a bad candidate
   // late in the input must not cost the work before it.
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     const std::string prompt_name = "prompt " + std::to_string(i);
-    check_ids(prompts[i], config.vocab_size, prompt_name);
-    for (std::size_t j = 0; j < continuations[i].size(); ++j) {
-      const std::string name = prompt_name + " candidate " + std::to_string(j);
-      check_ids(continuations[i][j], config.vocab_size, name);
+    model_.check_input(prompts[i], 0, prompt_name);
+    for (std::size_t j = 0; j < continuations[i].size(); ++j)
       // The last token is only predicted, never run.
-      const auto positions = std::int64_t(prompts[i].size() + continuations[i][j].size() - 1);
-      if (config.architecture == Architecture::Gpt2 && positions > config.max_positions)
-        throw Error(name + ": prompt and candidate need " + std::to_string(positions) + " positions, the model has " +
-                    std::to_string(config.max_positions));
-    }
+      model_.check_input(continuations[i][j], std::int64_t(prompts[i].size()) - 1,
+                         prompt_name + " candidate " + std::to_string(j));
   }
   stats_ = {};
   auto t0 = std::chrono::steady_clock::now();

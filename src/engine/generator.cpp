@@ -81,14 +81,9 @@ std::vector<Generation> Generator::generate(const std::vector<std::vector<std::i
                                             const TokenDecoder& decoder) {
   options.validate();
   if (!options.stop_strings.empty() && !decoder) throw UsageError("stop strings need a tokenizer to decode with");
-  const std::int64_t V = model_.config().vocab_size;
-  for (std::size_t i = 0; i < prompts.size(); ++i) {
-    if (prompts[i].empty()) throw Error("prompt " + std::to_string(i) + ": no tokens");
-    for (auto id : prompts[i])
-      if (id < 0 || id >= V)
-        throw Error("prompt " + std::to_string(i) + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
-                    std::to_string(V));
-  }
+  // The last new token is only chosen, never run.
+  for (std::size_t i = 0; i < prompts.size(); ++i)
+    model_.check_input(prompts[i], options.max_new_tokens - 1, "prompt " + std::to_string(i));
   stats_ = {};
   stats_.prompts = std::int64_t(prompts.size());
   std::vector<Generation> results(prompts.size());

@@ -25,17 +25,7 @@ at::Tensor PromptEmbedder::embed(const std::vector<std::vector<std::int64_t>>& p
                                  std::int64_t batch_size, Progress* progress) {
   if (batch_size < 1) throw UsageError("batch size must be at least 1");
   const auto& config = model_.config();
-  for (std::size_t i = 0; i < prompts.size(); ++i) {
-    const std::string name = "prompt " + std::to_string(i);
-    if (prompts[i].empty()) throw Error(name + ": no tokens");
-    for (auto id : prompts[i])
-      if (id < 0 || id >= config.vocab_size)
-        throw Error(name + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
-                    std::to_string(config.vocab_size));
-    if (config.architecture == Architecture::Gpt2 && std::int64_t(prompts[i].size()) > config.max_positions)
-      throw Error(name + ": " + std::to_string(prompts[i].size()) + " tokens, the model has " +
-                  std::to_string(config.max_positions) + " positions");
-  }
+  for (std::size_t i = 0; i < prompts.size(); ++i) model_.check_input(prompts[i], 0, "prompt " + std::to_string(i));
   stats_ = {};
   auto t0 = std::chrono::steady_clock::now();
   // Made outside inference mode, so that callers may modify it in place.

@@ -10,9 +10,13 @@
 namespace c2s {
 
 void SamplingOptions::validate() const {
-  if (!(temperature > 0) || !std::isfinite(temperature)) throw UsageError("temperature must be positive");
-  if (top_k < 0) throw UsageError("top-k must not be negative");
-  if (!(top_p > 0 && top_p <= 1)) throw UsageError("top-p must be in (0, 1]");
+  // Greedy decoding ignores temperature, top-k and top-p (transformers only
+  // warns about them then, so generation_config.json files may carry any).
+  if (do_sample) {
+    if (!(temperature > 0) || !std::isfinite(temperature)) throw UsageError("temperature must be positive");
+    if (top_k < 0) throw UsageError("top-k must not be negative");
+    if (!(top_p > 0 && top_p <= 1)) throw UsageError("top-p must be in (0, 1]");
+  }
   if (!(repetition_penalty > 0) || !std::isfinite(repetition_penalty))
     throw UsageError("repetition penalty must be positive");
 }

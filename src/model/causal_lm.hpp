@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,13 @@ class CausalLM {
   // The learned tensors under their Hugging Face names (tied weights once).
   const std::vector<std::pair<std::string, at::Tensor>>& parameters() const { return parameters_; }
   std::uint64_t parameter_bytes() const;
+
+  // Checks a token sequence before any work: an Error starting with `what`
+  // when it is empty, holds an id outside the vocabulary, or would need more
+  // positions than the model can place (GPT-2's learned positions; rotary
+  // models have no such limit) — `ids.size() + more` positions, `more`
+  // counting the tokens that will run after it.
+  void check_input(std::span<const std::int64_t> ids, std::int64_t more, const std::string& what) const;
 
   // An empty cache for `batch` rows of up to `capacity` tokens (it grows).
   KvCache make_cache(std::int64_t batch, std::int64_t capacity) const {

@@ -32,6 +32,18 @@ void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
 
 }  // namespace
 
+void CausalLM::check_input(std::span<const std::int64_t> ids, std::int64_t more, const std::string& what) const {
+  if (ids.empty()) throw Error(what + ": no tokens");
+  for (auto id : ids)
+    if (id < 0 || id >= config_.vocab_size)
+      throw Error(what + ": token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(config_.vocab_size));
+  const auto positions = std::int64_t(ids.size()) + more;
+  if (config_.architecture == Architecture::Gpt2 && positions > config_.max_positions)
+    throw Error(what + ": needs " + std::to_string(positions) + " positions, the model has " +
+                std::to_string(config_.max_positions));
+}
+
 std::uint64_t CausalLM::parameter_bytes() const {
   std::uint64_t b = 0;
   for (const auto& [name, t] : parameters_) b += std::uint64_t(t.numel()) * t.element_size();

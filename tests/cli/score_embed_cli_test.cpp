@@ -170,7 +170,7 @@ TEST(ScoreCommand, BadInputIsOneErrorLineAndWritesNothing) {
                  1, "prompt 1 candidate 2: token id 512 is outside the model's vocabulary of 512");
   expect_failure("score" + gpt2 + " --prompts " + write_file("long.jsonl", json{{"ids", std::vector<int>(128, 1)}, {"candidates", {{4, 5}}}}.dump() + "\n") +
                      " -o " + out,
-                 1, "prompt 1 candidate 1: prompt and candidate need 129 positions, the model has 128");
+                 1, "prompt 1 candidate 1: needs 129 positions, the model has 128");
   expect_failure("score" + neox + " --prompt x --candidates " + write_file("utf8.txt", "ok\nbad \xff\n") + " -o " + out, 1,
                  "prompt 1 candidate 2: ");
   expect_failure("score" + neox + " --prompt x --candidate a --candidates " + write_file("c.txt", "b\n"), 2, "not both");

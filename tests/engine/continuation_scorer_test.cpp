@@ -101,7 +101,9 @@ TEST_P(ScorerOnGoldenModel, TheModelsOwnContinuationIsTheBestCandidate) {
     ContinuationScorer scorer(*model_);
     auto r = scorer.score({prompts_[p], prompts_[p]}, {single, multi}, 2);
     for (std::size_t c = 0; c < single.size(); ++c)
-      if (single[c][0] != g[0]) EXPECT_GT(r[0][1].log_likelihood, r[0][c].log_likelihood) << "candidate " << c;
+      if (single[c][0] != g[0]) {
+        EXPECT_GT(r[0][1].log_likelihood, r[0][c].log_likelihood) << "candidate " << c;
+      }
     EXPECT_GT(r[1][1].log_likelihood, r[1][0].log_likelihood);
   }
 }
@@ -141,13 +143,13 @@ TEST_F(ScorerInput, BadPromptsAndCandidatesAreErrorsNamingThem) {
   expect_error([&] { scorer.score({{1, 2}, {3}}, {{{4}}, {{5}, {}}}, 4); }, "prompt 1 candidate 1: no tokens");
   expect_error([&] { scorer.score({{1, 2}, {}}, {{{4}}, {{5}}}, 4); }, "prompt 1: no tokens");
   expect_error([&] { scorer.score({{1, 2}}, {{{4}, {5, 512}}}, 4); },
-               "prompt 0 candidate 1: token id 512 is outside the vocabulary of 512");
+               "prompt 0 candidate 1: token id 512 is outside the model's vocabulary of 512");
   expect_error([&] { scorer.score({{-1}}, {{{4}}}, 4); }, "prompt 0: token id -1");
   expect_error([&] { scorer.score({{1}}, {}, 4); }, "1 prompts but 0 lists");
   // GPT-2's positions are learned: 120 + 10 - 1 of its 128 is too many.
   std::vector<std::int64_t> long_prompt(120, 5);
   expect_error([&] { scorer.score({long_prompt}, {{{1}, std::vector<std::int64_t>(10, 2)}}, 4); },
-               "prompt 0 candidate 1: prompt and candidate need 129 positions, the model has 128");
+               "prompt 0 candidate 1: needs 129 positions, the model has 128");
   EXPECT_EQ(scorer.score({long_prompt}, {{std::vector<std::int64_t>(9, 2)}}, 4)[0].size(), 1u);
   EXPECT_THROW(scorer.score({{1}}, {{{2}}}, 0), UsageError);
 }

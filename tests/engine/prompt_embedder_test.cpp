@@ -85,9 +85,9 @@ TEST(PromptEmbedder, BadPromptsAreErrorsNamingThem) {
   PromptEmbedder embedder(*model);
   expect_error([&] { embedder.embed({{1, 2}, {}}, Pooling::Mean, 2); }, "prompt 1: no tokens");
   expect_error([&] { embedder.embed({{1, 600}}, Pooling::Mean, 2); },
-               "prompt 0: token id 600 is outside the vocabulary of 512");
+               "prompt 0: token id 600 is outside the model's vocabulary of 512");
   expect_error([&] { embedder.embed({{1}, std::vector<std::int64_t>(129, 3)}, Pooling::Mean, 2); },
-               "prompt 1: 129 tokens, the model has 128 positions");
+               "prompt 1: needs 129 positions, the model has 128");
   EXPECT_EQ(embedder.embed({std::vector<std::int64_t>(128, 3)}, Pooling::Mean, 2).size(0), 1);
   EXPECT_EQ(embedder.embed({}, Pooling::Mean, 2).size(0), 0);
   EXPECT_THROW(embedder.embed({{1}}, Pooling::Mean, 0), UsageError);

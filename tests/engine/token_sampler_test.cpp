@@ -311,6 +311,12 @@ TEST(TokenSamplerOptions, ValidateRejectsImpossibleValues) {
   EXPECT_NO_THROW(SamplingOptions{}.validate());
   EXPECT_NO_THROW(sampled(0.01, 1, 1.0, 0.5).validate());
   EXPECT_NO_THROW(sampled(3.0, 0, 1e-9, 2.0).validate());
+  // Greedy ignores temperature, top-k and top-p, as transformers does.
+  SamplingOptions greedy;
+  greedy.temperature = 0, greedy.top_k = -1, greedy.top_p = 1.5;
+  EXPECT_NO_THROW(greedy.validate());
+  greedy.repetition_penalty = 0;
+  EXPECT_THROW(greedy.validate(), UsageError);
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   for (double t : {0.0, -1.0, nan, inf}) EXPECT_THROW(sampled(t).validate(), UsageError) << "temperature " << t;
   EXPECT_THROW(sampled(1.0, -1).validate(), UsageError);

@@ -6,6 +6,7 @@
 #include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
+#include "cli/model/result_lines.hpp"
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
@@ -45,8 +46,7 @@ void add_generate_command(CommandSet& set) {
     if (a.do_sample && a.greedy) throw UsageError("--do-sample and --greedy exclude each other");
     auto prompts = read_prompts(a.prompts);
     // Opened before any work, so that a bad output path fails at once.
-    std::optional<AtomicTextFile> out;
-    if (!a.output.empty()) out.emplace(a.output);
+    ResultLines out(a.output);
     auto session = open_model_session(a.model, g);
     const auto& model = *session.model;
     auto ids = prompt_token_ids(prompts, session);
@@ -66,6 +66,8 @@ void add_generate_command(CommandSet& set) {
     s.repetition_penalty = a.repetition_penalty.value_or(defaults.repetition_penalty.value_or(1.0));
     s.seed = a.seed;
     options.validate();
+    for (std::size_t i = 0; i < ids.size(); ++i)  // before any work; the last new token is never run
+      model.check_input(ids[i], options.max_new_tokens - 1, "prompt " + std::to_string(i + 1));
 
     const Tokenizer* tokenizer = session.tokenizer.get();
     TokenDecoder decoder;
@@ -78,21 +80,16 @@ void add_generate_command(CommandSet& set) {
     auto results = generator.generate(ids, options, {}, decoder);
     const auto& st = generator.stats();
 
-    std::vector<nlohmann::ordered_json> lines;
     std::int64_t new_tokens = 0, prompt_tokens = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {
-      nlohmann::ordered_json line;
-      line["index"] = i;
-      if (prompts[i].source.is_object())
-        for (auto& [k, v] : prompts[i].source.items())
-          if (k != "index") line[k] = v;
+      auto line = result_head(i, prompts[i], {"prompt_tokens", "tokens", "text", "finish_reason"});
       line["prompt_tokens"] = ids[i].size();
       line["tokens"] = results[i].tokens;
       if (decoder) line["text"] = decoder(results[i].tokens);
       line["finish_reason"] = results[i].finish_reason;
       new_tokens += std::int64_t(results[i].tokens.size());
       prompt_tokens += std::int64_t(ids[i].size());
-      lines.push_back(std::move(line));
+      out.add(line.dump());
     }
     auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };
     nlohmann::ordered_json summary = {
@@ -113,16 +110,7 @@ void add_generate_command(CommandSet& set) {
         {"kv_cache_bytes", st.kv_cache_bytes},
         {"peak_rss_bytes", peak_resident_bytes()},
     };
-    if (out) {
-      for (const auto& l : lines) out->write(l.dump() + "\n");
-      out->commit();
-      summary["output"] = a.output;
-      emit_summary(g, nlohmann::json(summary));
-    } else if (g.json) {
-      std::cout << nlohmann::ordered_json{{"summary", summary}, {"results", lines}}.dump() << "\n";
-    } else {
-      for (const auto& l : lines) std::cout << l.dump() << "\n";
-    }
+    out.finish(g, std::move(summary));
   });
 }
 

@@ -85,19 +85,14 @@ std::vector<std::vector<std::int64_t>> prompt_token_ids(const std::vector<Prompt
   if (!texts.empty()) encoded = session.tokenizer->encode_batch(texts, true);
   std::vector<std::vector<std::int64_t>> out;
   std::size_t next_text = 0;
-  const std::int64_t V = session.model->config().vocab_size;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].text) {
       const auto& e = encoded[next_text++];
       out.emplace_back(e.begin(), e.end());
-      if (out.back().empty()) throw Error("prompt " + std::to_string(i + 1) + ": no tokens");
     } else {
       out.push_back(prompts[i].ids);
     }
-    for (auto id : out.back())
-      if (id < 0 || id >= V)
-        throw Error("prompt " + std::to_string(i + 1) + ": token id " + std::to_string(id) +
-                    " is outside the model's vocabulary of " + std::to_string(V));
+    session.model->check_input(out.back(), 0, "prompt " + std::to_string(i + 1));
   }
   return out;
 }

@@ -168,18 +168,10 @@ void add_score_command(CommandSet& set) {
             it = encoded.emplace(text, std::vector<std::int64_t>(e.begin(), e.end())).first;
           }
           ids = it->second;
-          if (ids.empty()) throw Error(name, "no tokens");
         }
-        for (auto id : ids)
-          if (id < 0 || id >= config.vocab_size)
-            throw Error(name, "token id " + std::to_string(id) + " is outside the model's vocabulary of " +
-                                  std::to_string(config.vocab_size));
         if (eos) ids.push_back(*eos);
-        // The last token is only predicted: learned position tables need one fewer.
-        const auto positions = std::int64_t(prompt_ids[i].size() + ids.size() - 1);
-        if (config.architecture == Architecture::Gpt2 && positions > config.max_positions)
-          throw Error(name, "prompt and candidate need " + std::to_string(positions) + " positions, the model has " +
-                                std::to_string(config.max_positions));
+        // The last token is only predicted, never run.
+        session.model->check_input(ids, std::int64_t(prompt_ids[i].size()) - 1, name);
         candidate_ids[i].push_back(std::move(ids));
       }
     }
