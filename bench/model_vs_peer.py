@@ -17,7 +17,9 @@ The prompt is a real one: `c2s prompts --task cell_type_prediction` on
 (../shared/golden/tokenizers/gpt-neox), choosing a cell and a sentence length whose prompt is
 exactly --prompt-tokens tokens. Both models get the same ids.
 
-Run from the repository root after building (about 18 GB of disk in --work, ~45 min on 2 cores):
+Run from the repository root after building. The four folders take 17 GiB in --work (du). On the
+2-core machine the Pythia cases took about 3 minutes and Gemma-2-2B fp32 batch 1 took 215 s; its
+batch-16 case had not finished after 6 minutes (see docs/BENCHMARKS.md):
     bench/model_vs_peer.py --json /tmp/c2s-model-bench/results.json
 """
 import argparse, json, os, subprocess, sys, time

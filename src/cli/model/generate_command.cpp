@@ -1,13 +1,10 @@
 // `c2s generate --model DIR --prompt TEXT | --prompts FILE.jsonl`: batched
 // generation (greedy by default, or sampled), one JSON line per prompt, with
 // the sampling defaults of the folder's generation_config.json.
-#include <iostream>
-
 #include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
 #include "cli/model/result_lines.hpp"
-#include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
 #include "engine/generator.hpp"
