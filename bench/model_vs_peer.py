@@ -87,7 +87,7 @@ def bench_c2s(folder, dtype, ids_file, batch, new_tokens, threads):
     return dict(s, generated=[r["tokens"] for r in doc["results"]])
 
 
-def bench_peer(folder, dtype, prompt, batch, new_tokens, threads, work):
+def bench_peer(folder, dtype, prompt, batch, new_tokens, threads, work, blas_kernels):
     path = os.path.join(work, "peer_prompt.json")
     with open(path, "w") as f:
         json.dump([prompt], f)
@@ -95,7 +95,15 @@ def bench_peer(folder, dtype, prompt, batch, new_tokens, threads, work):
            "--prompt-ids", path, "--batch", str(batch), "--new-tokens", str(new_tokens)]
     if batch > 1:
         cmd.append("--shared-prompt")
-    return json.loads(run(cmd))
+    env = dict(os.environ)
+    if blas_kernels:
+        env["OPENBLAS_CORETYPE"] = blas_kernels
+    return json.loads(run(cmd, env=env))
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def main():
@@ -108,6 +116,11 @@ def main():
     ap.add_argument("--new-tokens", type=int, default=32, help="new tokens at batch 1")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--batch-new-tokens", type=int, default=16, help="new tokens per row at --batch")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="runs of each program per case, alternating; the medians are reported")
+    ap.add_argument("--peer-blas", choices=("same", "default"), default="same",
+                    help="same: the peer runs the OpenBLAS kernels c2s chose (OPENBLAS_CORETYPE), so the ratio "
+                         "compares the engines; default: the peer as Debian's OpenBLAS picks them")
     ap.add_argument("--json", help="write all results here")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
@@ -129,18 +142,31 @@ def main():
             warm(folder)
             for batch, new_tokens, ids in ((1, args.new_tokens, single_file), (args.batch, args.batch_new_tokens, ids_file)):
                 t = time.perf_counter()
-                peer = bench_peer(folder, dtype, prompt, batch, new_tokens, args.threads, args.work)
-                c2s = bench_c2s(folder, dtype, ids, batch, new_tokens, args.threads)
+                c2s_runs, peer_runs = [], []
+                for _ in range(args.repeats):
+                    c2s_runs.append(bench_c2s(folder, dtype, ids, batch, new_tokens, args.threads))
+                    kernels = c2s_runs[0]["blas_kernels"] if args.peer_blas == "same" else ""
+                    peer_runs.append(bench_peer(folder, dtype, prompt, batch, new_tokens, args.threads, args.work,
+                                                kernels))
+                c2s, peer = c2s_runs[0], peer_runs[0]
                 same = sum(a == b for a, b in zip(c2s["generated"], peer["generated"]))
                 budget = (c2s["weights_bytes"] + c2s["kv_cache_bytes"]) * 1.2
+                med = lambda runs, key: median([r[key] for r in runs])
+                spread = lambda runs, key: [min(r[key] for r in runs), max(r[key] for r in runs)]
                 run_result = dict(
-                    preset=preset, dtype=dtype, batch=batch, new_tokens=new_tokens,
-                    c2s_prefill=c2s["prefill_tokens_per_s"], peer_prefill=peer["prefill_tokens_per_s"],
-                    c2s_decode=c2s["decode_tokens_per_s"], peer_decode=peer["decode_tokens_per_s"],
-                    c2s_peak_rss=c2s["peak_rss_bytes"], peer_peak_rss=peer["peak_rss_bytes"],
+                    preset=preset, dtype=dtype, batch=batch, new_tokens=new_tokens, repeats=args.repeats,
+                    blas_kernels=c2s["blas_kernels"], peer_blas=args.peer_blas,
+                    c2s_prefill=med(c2s_runs, "prefill_tokens_per_s"), peer_prefill=med(peer_runs, "prefill_tokens_per_s"),
+                    c2s_decode=med(c2s_runs, "decode_tokens_per_s"), peer_decode=med(peer_runs, "decode_tokens_per_s"),
+                    c2s_prefill_range=spread(c2s_runs, "prefill_tokens_per_s"),
+                    peer_prefill_range=spread(peer_runs, "prefill_tokens_per_s"),
+                    c2s_decode_range=spread(c2s_runs, "decode_tokens_per_s"),
+                    peer_decode_range=spread(peer_runs, "decode_tokens_per_s"),
+                    c2s_peak_rss=max(r["peak_rss_bytes"] for r in c2s_runs),
+                    peer_peak_rss=max(r["peak_rss_bytes"] for r in peer_runs),
                     weights_bytes=c2s["weights_bytes"], kv_cache_bytes=c2s["kv_cache_bytes"],
                     memory_budget=budget, rows_identical=f"{same}/{batch}",
-                    c2s_load_s=c2s["load_seconds"], peer_load_s=peer["load_seconds"],
+                    c2s_load_s=med(c2s_runs, "load_seconds"), peer_load_s=med(peer_runs, "load_seconds"),
                     seconds=time.perf_counter() - t)
                 results["runs"].append(run_result)
                 r = run_result
@@ -148,7 +174,8 @@ def main():
                       f" ({r['c2s_prefill'] / r['peer_prefill']:.2f}x)  decode c2s {r['c2s_decode']:6.2f}"
                       f" peer {r['peer_decode']:6.2f} ({r['c2s_decode'] / r['peer_decode']:.2f}x)"
                       f"  rss c2s {r['c2s_peak_rss'] / GIB:.2f} GiB (budget {budget / GIB:.2f}) peer"
-                      f" {r['peer_peak_rss'] / GIB:.2f}  same {r['rows_identical']}  [{r['seconds']:.0f} s]", flush=True)
+                      f" {r['peer_peak_rss'] / GIB:.2f}  same {r['rows_identical']}  blas {r['blas_kernels']}"
+                      f"  [{r['seconds']:.0f} s]", flush=True)
                 if args.json:
                     with open(args.json, "w") as f:
                         json.dump(results, f, indent=1)

@@ -22,4 +22,17 @@ c10::Device default_device();
 // libtorch's intra-op threads (it defaults to one here): `threads` or, for 0, all cores.
 void set_compute_threads(int threads);
 
+// Debian 12's OpenBLAS (0.3.21) does not know recent CPUs (Emerald Rapids,
+// for one) and then runs its Prescott (SSE3) kernels: float32 matrix products
+// 4x slower than its AVX-512 ones on this machine (measured). When OpenBLAS
+// picked kernels older than the CPU supports and OPENBLAS_CORETYPE is unset,
+// this sets it (SkylakeX on AVX-512 CPUs, Haswell on AVX2) and re-executes
+// the program with the same arguments; OpenBLAS reads the variable only when
+// it loads. Call it first thing in main. It returns when nothing needs doing
+// (or the re-execution failed, which costs only speed).
+void choose_blas_kernels(char** argv);
+// The kernels OpenBLAS runs ("SkylakeX", "Haswell", ...); "" when the BLAS
+// is not OpenBLAS.
+std::string blas_kernels();
+
 }  // namespace c2s

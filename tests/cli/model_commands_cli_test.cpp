@@ -154,6 +154,34 @@ TEST(ModelCommandsGenerate, GreedyTokenIdPromptsGiveTheGoldenContinuation) {
   EXPECT_EQ(sum["dtype"], "float32");
 }
 
+TEST(ModelCommandsGenerate, RunsBlasKernelsTheCpuSupportsUnlessTheUserChose) {
+  // Debian 12's OpenBLAS falls back to its SSE3 (Prescott) kernels on CPUs it
+  // does not know; c2s-model then picks the AVX2/AVX-512 ones (compute_options).
+  const json g = golden("neox-tiny");
+  const auto prompts = golden_prompts_file("neox_prompts.jsonl", g);
+  const std::string args = "--json generate --model " + model("neox-tiny") + " --prompts " + prompts +
+                           " --greedy --max-new-tokens 2";
+  const char* before = std::getenv("OPENBLAS_CORETYPE");
+  const std::string saved = before ? before : "";
+  ::unsetenv("OPENBLAS_CORETYPE");
+  const json chosen = run_ok(args)["summary"];
+  ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+  const json kept = run_ok(args)["summary"];
+  if (before) ::setenv("OPENBLAS_CORETYPE", saved.c_str(), 1); else ::unsetenv("OPENBLAS_CORETYPE");
+
+  EXPECT_EQ(chosen["threads"], 1);
+  EXPECT_EQ(kept["blas_kernels"], "Prescott");  // the user's choice stands
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd")) {
+    EXPECT_TRUE(chosen["blas_kernels"] == "SkylakeX" || chosen["blas_kernels"] == "Cooperlake" ||
+                chosen["blas_kernels"] == "SapphireRapids")
+        << chosen["blas_kernels"];
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_TRUE(chosen["blas_kernels"] == "Haswell" || chosen["blas_kernels"] == "Zen") << chosen["blas_kernels"];
+  }
+}
+
 TEST(ModelCommandsGenerate, StopsAtTheFoldersEndOfSequenceTokenAndWritesTheOutputWhole) {
   const json g = golden("gpt2-tiny");  // sequence 1 meets end-of-sequence (511) at its second token
   ASSERT_EQ(g["sequences"][1]["greedy_first_eos_index"], 1);

@@ -108,8 +108,9 @@ TEST_P(GoldenModel, LeftPaddedBatchRowsEqualTheUnpaddedRuns) {
       for (std::int64_t b = 0; b < B; ++b) {
         auto single = model_->logits(run_hidden(*model_, golden_["sequences"][std::size_t(b)]["input_ids"].get<std::vector<std::int64_t>>())[-1]);
         EXPECT_LT((logits[b] - single).abs().max().item<double>(), 1e-5) << "row " << b;
-        if (!batch["last_logits"].is_null())
+        if (!batch["last_logits"].is_null()) {
           EXPECT_LT(max_abs_diff(to_vector(logits[b]), batch["last_logits"][std::size_t(b)]), 1e-4) << "row " << b;
+        }
         EXPECT_EQ(logits[b].argmax().item<std::int64_t>(), batch["last_summary"][std::size_t(b)][0].get<std::int64_t>());
       }
     auto next = logits.argmax(-1);

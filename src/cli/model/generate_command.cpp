@@ -1,6 +1,8 @@
 // `c2s generate --model DIR --prompt TEXT | --prompts FILE.jsonl`: batched
 // generation (greedy by default, or sampled), one JSON line per prompt, with
 // the sampling defaults of the folder's generation_config.json.
+#include <ATen/Parallel.h>
+
 #include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
@@ -8,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/process_memory.hpp"
 #include "engine/generator.hpp"
+#include "model/compute_options.hpp"
 
 namespace c2s {
 
@@ -95,6 +98,8 @@ void add_generate_command(CommandSet& set) {
         {"new_tokens", new_tokens},
         {"dtype", dtype_name(model.options().dtype)},
         {"device", model.options().device.str()},
+        {"threads", at::get_num_threads()},
+        {"blas_kernels", blas_kernels()},
         {"load_seconds", session.load_seconds},
         {"prefill_tokens", st.prefill_tokens},
         {"shared_prefix_tokens", st.shared_prefix_tokens},
