@@ -19,8 +19,8 @@ class Gpt2 final : public CausalLM {
     // save_pretrained writes `transformer.`; the original gpt2 files do not.
     const std::string root = w.contains("wte.weight") ? "" : "transformer.";
     auto conv1d = [&](const std::string& name, std::int64_t in, std::int64_t out) {
-      // Conv1D computes x @ W + b with W [in, out]: its transpose is a linear map's weight.
-      return Linear{w.take(name + ".weight", {in, out}, K::Matrix).t(), w.take(name + ".bias", {out}, K::Bias)};
+      // Conv1D computes x @ W + b with W [in, out].
+      return Linear{w.take(name + ".weight", {in, out}, K::Matrix), w.take(name + ".bias", {out}, K::Bias), true};
     };
     wte_ = w.take(root + "wte.weight", {V, H}, K::Matrix);
     wpe_ = w.take(root + "wpe.weight", {config.max_positions, H}, K::Matrix);

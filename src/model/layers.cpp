@@ -13,6 +13,7 @@ at::Tensor Linear::operator()(const at::Tensor& x) const {
   // general matrix products: OpenBLAS's GEMM is about half as fast as its
   // GEMV on these machines (measured) and oneDNN's bf16 path slower than our
   // bf16 GEMV kernel, so single rows take a GEMV in both dtypes.
+  const at::Tensor weight = in_out ? this->weight.t() : this->weight;
   const std::int64_t in = weight.size(1);
   if (x.numel() == in && x.scalar_type() == at::kFloat && x.device().is_cpu() && !c10::GradMode::is_enabled()) {
     auto y = bias.defined() ? at::addmv(bias, weight, x.reshape({in})) : at::mv(weight, x.reshape({in}));

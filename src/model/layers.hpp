@@ -9,8 +9,12 @@
 namespace c2s {
 
 struct Linear {
-  at::Tensor weight;  // [out, in] (may be a transposed view of GPT-2's [in, out])
+  at::Tensor weight;  // [out, in], or [in, out] when in_out
   at::Tensor bias;    // [out] or undefined
+  // GPT-2's Conv1D stores [in, out]. The layer keeps the parameter itself
+  // (not a transposed view of it), so what training does to the parameter
+  // is what the layer computes with.
+  bool in_out = false;
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
