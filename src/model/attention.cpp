@@ -1,6 +1,10 @@
 #include "model/attention.hpp"
 
+#include "model/bf16_gemv.hpp"
+
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <limits>
 
@@ -24,6 +28,48 @@ at::Tensor blocked_keys(const at::Tensor& q_pos, const at::Tensor& k_pos, const 
   auto own = at::arange(S, opts).unsqueeze(0) == (at::arange(T, opts) + first_slot).unsqueeze(1);  // [T, S]
   allowed = allowed | own.unsqueeze(0);
   return allowed.logical_not().view({q_pos.size(0), 1, 1, T, S});
+}
+
+// Whether `t` [B, heads, S, D] keeps each head's rows contiguous (the KV
+// cache's views do; only the head and batch strides may jump).
+bool rows_contiguous(const at::Tensor& t) { return t.stride(3) == 1 && t.stride(2) == t.size(3); }
+
+// Decoding in bfloat16 on the CPU: a few query rows against the cache. Both
+// products go through the bf16 matrix-vector kernels straight off the cache's
+// rows; libtorch would copy the strided cache views to contiguous ones first,
+// every layer and step. Softmax in float32 as in attend(); the probabilities
+// stay float32 for the product with the values (libtorch rounds them to
+// bfloat16 first: this is the more accurate of the two).
+at::Tensor attend_bf16_decode(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& blocked,
+                              double scale, double softcap) {
+  const std::int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const std::int64_t KVH = k.size(1), G = H / KVH, S = k.size(2), R = G * T;
+  auto qg = q.reshape({B, KVH, R, D}).contiguous();
+  auto scores = at::empty({B, KVH, R, S}, q.options().dtype(at::kFloat));
+  const auto* qp = reinterpret_cast<const std::uint16_t*>(qg.data_ptr<at::BFloat16>());
+  const auto* kp = reinterpret_cast<const std::uint16_t*>(k.data_ptr<at::BFloat16>());
+  const auto* vp = reinterpret_cast<const std::uint16_t*>(v.data_ptr<at::BFloat16>());
+  float* sp = scores.data_ptr<float>();
+  at::parallel_for(0, B * KVH, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t bh = begin; bh < end; ++bh) {
+      const auto* keys = kp + bh / KVH * k.stride(0) + bh % KVH * k.stride(1);
+      for (std::int64_t r = 0; r < R; ++r) bf16_gemv_rows(keys, qp + (bh * R + r) * D, sp + (bh * R + r) * S, D, 0, S);
+    }
+  });
+  scores.mul_(scale);
+  if (softcap > 0) scores = at::tanh(scores / softcap) * softcap;
+  scores = scores.view({B, KVH, G, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+  auto probs = at::softmax(scores, -1).view({B, KVH, R, S}).contiguous();
+  auto out = at::empty({B, KVH, R, D}, q.options().dtype(at::kFloat));
+  const float* pp = probs.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, B * KVH, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t bh = begin; bh < end; ++bh) {
+      const auto* values = vp + bh / KVH * v.stride(0) + bh % KVH * v.stride(1);
+      for (std::int64_t r = 0; r < R; ++r) bf16_gemv_transposed(values, pp + (bh * R + r) * S, op + (bh * R + r) * D, S, D);
+    }
+  });
+  return out.to(at::kBFloat16).view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
 }
 
 }  // namespace
@@ -80,6 +126,10 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                   double scale, double softcap) {
   const std::int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const std::int64_t KVH = k.size(1), G = H / KVH, S = k.size(2);
+  if (q.scalar_type() == at::kBFloat16 && q.device().is_cpu() && T <= 4 && k.scalar_type() == at::kBFloat16 &&
+      v.scalar_type() == at::kBFloat16 && rows_contiguous(k) && rows_contiguous(v) && !c10::GradMode::is_enabled() &&
+      bf16_gemv_supported())
+    return attend_bf16_decode(q, k, v, blocked, scale, softcap);
   // Grouped heads share one product: the G query heads of a key/value head
   // become G*T rows against the same keys (no repeated keys in memory).
   auto qg = q.reshape({B, KVH, G * T, D});
