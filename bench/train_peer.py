@@ -21,7 +21,11 @@ A step (the plan names its micro-batches, so c2s and the peer do exactly the sam
     applied through torch.optim.lr_scheduler.LambdaLR; optimizer.step(),
     zero_grad(set_to_none=True).
 Master weights are float32 (a BF16/F16 folder is widened when read); --dtype bf16-autocast runs
-the forward under torch.autocast("cpu", bfloat16), the loss in float32.
+the forward under torch.autocast("cpu", bfloat16), the loss in float32. No dropout: the config's
+dropout probabilities (GPT-2's 0.1) are ignored so that the steps are deterministic (c2s must
+train without dropout to be compared step by step). grad_norm is torch's float32 norm: over a
+large vocabulary's head it is only good to about 1e-4 relative (neox-tiny: 7e-5 on embed_out),
+so compare it with c2s's at that level.
 
 Commands (run from the repository root):
 
@@ -31,7 +35,9 @@ Commands (run from the repository root):
       "prompt_tokens": n}. PLAN.json: {"padding_side": "left"|"right", "pad_id": k,
       "loss_on": "response"|"all", "lr", "betas": [b1, b2], "eps", "weight_decay",
       "schedule": "constant"|"linear"|"cosine", "warmup_steps", "max_grad_norm" (0: none),
-      "steps": [[[example indices of micro-batch 1], [micro-batch 2], ...], ...]}.
+      "steps": [[[example indices of micro-batch 1], [micro-batch 2], ...], ...]}; pad_id, lr and
+      steps are required, the rest default as in PLAN_DEFAULTS (torch's AdamW defaults, no decay,
+      constant schedule, no warm-up, no clipping, right padding, loss on the response).
       Prints per step loss, grad_norm, lr, tokens and the totals (one JSON object with --json).
       Before the timed steps, one untimed warm-up forward+backward of step 1's first
       micro-batch whose gradients are thrown away: no optimiser step, so the weights and the
@@ -116,6 +122,8 @@ def read_plan(path, n_examples):
         fail(f"{path}: loss_on must be response or all")
     if plan["schedule"] not in ("constant", "linear", "cosine"):
         fail(f"{path}: schedule must be constant, linear or cosine")
+    if not plan["steps"]:
+        fail(f"{path}: the plan has no steps")
     for s, step in enumerate(plan["steps"], 1):
         if not step or not all(step):
             fail(f"{path}: step {s} has an empty micro-batch or none")
