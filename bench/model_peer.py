@@ -522,6 +522,18 @@ class GPT2:
 ARCHITECTURES = {"gpt_neox": GPTNeoX, "gemma2": Gemma2, "gpt2": GPT2}
 
 
+def tensors_held(value):
+    """Every tensor an architecture object holds, directly or in its dicts and lists."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_held(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from tensors_held(item)
+
+
 def load_model(folder, dtype):
     config, weights = load_folder(folder, dtype)
     model_type = config.get("model_type")
@@ -529,11 +541,17 @@ def load_model(folder, dtype):
         sys.exit(f"{folder}: model_type {model_type!r} is not one of {sorted(ARCHITECTURES)}")
     # Count the weights as loaded (each stored tensor once, so a tied head counts once).
     weights_bytes = sum(t.numel() * t.element_size() for t in weights.values())
+    by_file_name = dict(weights)
     model = ARCHITECTURES[model_type](config, weights, dtype)
     if weights:
         sys.exit(f"{folder}: weights the {model_type} model does not use: {sorted(weights)[:5]}")
     model.config = config
     model.weights_bytes = weights_bytes
+    # The tensors the model computes with, under their names in the file (a tied head that the
+    # file also stores is dropped by the architecture and so left out): the training peer
+    # makes these its parameters and saves them under the same names.
+    held = {id(t) for t in tensors_held(vars(model))}
+    model.named_weights = {name: t for name, t in by_file_name.items() if id(t) in held}
     return model
 
 
