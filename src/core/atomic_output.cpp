@@ -34,7 +34,24 @@ AtomicOutput::~AtomicOutput() {
 
 void AtomicOutput::commit() {
   std::error_code ec;
-  if (fs::is_directory(temp_, ec) && fs::exists(target_, ec)) fs::remove_all(target_, ec);
+  if (fs::is_directory(temp_, ec) && fs::exists(target_, ec)) {
+    // A folder cannot be renamed over a full one: the old one moves aside
+    // first and goes only once the new one is in place, so at every moment
+    // one complete folder exists (the old one under the hidden name if the
+    // process dies between the two renames).
+    const fs::path aside = temp_.string() + ".replaced";
+    fs::rename(target_, aside, ec);
+    if (ec) throw Error(target_.string(), "cannot move the older output aside: " + ec.message());
+    fs::rename(temp_, target_, ec);
+    if (ec) {
+      std::error_code restore;
+      fs::rename(aside, target_, restore);
+      throw Error(target_.string(), "cannot move output into place: " + ec.message());
+    }
+    fs::remove_all(aside, ec);
+    committed_ = true;
+    return;
+  }
   fs::rename(temp_, target_, ec);
   if (ec) throw Error(target_.string(), "cannot move output into place: " + ec.message());
   committed_ = true;

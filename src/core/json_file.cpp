@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_output.hpp"
 #include "core/error.hpp"
 
 namespace c2s {
@@ -28,6 +29,12 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
       if (c == '\n' || c == '\r') c = ' ';
     throw Error(path.string(), "malformed JSON: " + what);
   }
+}
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  AtomicTextFile out(path);
+  out.write(j.dump(2) + "\n");
+  out.commit();
 }
 
 }  // namespace c2s

@@ -3,10 +3,8 @@
 // folder transformers' from_pretrained reads back.
 #include <ATen/ATen.h>
 
-#include <fstream>
-
-#include "core/atomic_output.hpp"
 #include "core/error.hpp"
+#include "core/json_file.hpp"
 #include "model/architectures.hpp"
 #include "model/causal_lm.hpp"
 #include "model/checkpoint.hpp"
@@ -22,12 +20,6 @@ std::unique_ptr<CausalLM> build(const ModelConfig& config, const ComputeOptions&
     case Architecture::Gpt2: return make_gpt2(config, options, weights);
   }
   throw Error("unknown architecture");
-}
-
-void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
-  AtomicTextFile out(path);
-  out.write(j.dump(2) + "\n");
-  out.commit();
 }
 
 }  // namespace
@@ -76,8 +68,8 @@ void save_causal_lm(const CausalLM& model, const std::filesystem::path& folder, 
   if (config.pad_token_id) generation["pad_token_id"] = *config.pad_token_id;
   if (config.eos_token_ids.size() == 1) generation["eos_token_id"] = config.eos_token_ids[0];
   else if (!config.eos_token_ids.empty()) generation["eos_token_id"] = config.eos_token_ids;
-  write_json(folder / "generation_config.json", generation);
-  write_json(folder / "config.json", model_config_json(config));
+  write_json_file(folder / "generation_config.json", generation);
+  write_json_file(folder / "config.json", model_config_json(config));
 }
 
 }  // namespace c2s

@@ -3,7 +3,6 @@
 #include <oniguruma.h>
 
 #include <cctype>
-#include <fstream>
 #include <mutex>
 #include <unordered_map>
 
@@ -11,6 +10,7 @@
 
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
+#include "core/json_file.hpp"
 #include "text/utf8.hpp"
 
 namespace c2s {
@@ -213,13 +213,6 @@ ordered_json special_tokens_map_json() {
   return {{"bos_token", "<bos>"}, {"eos_token", "<eos>"}, {"pad_token", "<pad>"}, {"unk_token", "<unk>"}};
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw Error(path.string(), "cannot write file");
-}
-
 class Vocabulary {
  public:
   // True if `word` is new.
@@ -302,9 +295,9 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
   }
   AtomicOutput output(folder);
   fs::create_directories(output.temp_path());
-  write_text(output.temp_path() / "tokenizer.json", tokenizer_json(vocab.words()).dump(2) + "\n");
-  write_text(output.temp_path() / "tokenizer_config.json", tokenizer_config_json().dump(2) + "\n");
-  write_text(output.temp_path() / "special_tokens_map.json", special_tokens_map_json().dump(2) + "\n");
+  write_json_file(output.temp_path() / "tokenizer.json", tokenizer_json(vocab.words()));
+  write_json_file(output.temp_path() / "tokenizer_config.json", tokenizer_config_json());
+  write_json_file(output.temp_path() / "special_tokens_map.json", special_tokens_map_json());
   output.commit();
   return summary;
 }
