@@ -53,6 +53,8 @@ void Progress::advance(std::uint64_t n) {
   }
 }
 
+bool Progress::drawing() const { return tty_ && !g_quiet; }
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
@@ -79,6 +81,7 @@ void Progress::draw(bool final) {
   } else {
     line = fmt::format("\r{} {} {} {}/s {}", stage_, human_count(done_), unit_, human_count(rate), human_time(secs));
   }
+  if (!detail_.empty()) line += "  " + detail_;
   std::fprintf(stderr, "%s\033[K%s", line.c_str(), final ? "\n" : "");
   std::fflush(stderr);
 }

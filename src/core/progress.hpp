@@ -16,7 +16,11 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void advance(std::uint64_t n);
+  // Text shown after the bar (e.g. a training step's loss and learning rate).
+  void set_detail(std::string detail) { detail_ = std::move(detail); }
   void finish();
+  // Whether the bar is drawn (stderr is a terminal and not --quiet).
+  bool drawing() const;
 
   static void set_quiet(bool quiet);
   static bool quiet();
@@ -25,7 +29,7 @@ class Progress {
 
  private:
   void draw(bool final);
-  std::string stage_, unit_;
+  std::string stage_, unit_, detail_;
   std::uint64_t total_, done_ = 0;
   bool tty_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;

@@ -329,4 +329,44 @@ ModelConfig preset_model_config(const std::string& name) {
   return parse_model_config(j, "preset " + name);
 }
 
+std::vector<std::string> scratch_model_sizes() { return {"tiny", "small", "base"}; }
+
+ModelConfig scratch_model_config(const std::string& size, const std::string& model_type, std::int64_t vocab_size,
+                                 std::int64_t bos_id, std::int64_t eos_id, std::int64_t pad_id) {
+  struct Shape {
+    std::int64_t hidden, layers, heads;
+  };
+  Shape shape;
+  if (size == "tiny") shape = {128, 4, 4};
+  else if (size == "small") shape = {256, 6, 8};
+  else if (size == "base") shape = {512, 8, 8};
+  else throw UsageError("unknown model size '" + size + "' (known: tiny, small, base)");
+  const std::int64_t head_dim = shape.hidden / shape.heads;
+  json j;
+  if (model_type == "gpt_neox") {
+    j = {{"architectures", {"GPTNeoXForCausalLM"}}, {"model_type", "gpt_neox"}, {"vocab_size", vocab_size},
+         {"hidden_size", shape.hidden}, {"num_hidden_layers", shape.layers}, {"num_attention_heads", shape.heads},
+         {"intermediate_size", 4 * shape.hidden}, {"max_position_embeddings", 2048}, {"rotary_pct", 0.25},
+         {"rotary_emb_base", 10000}, {"use_parallel_residual", true}, {"layer_norm_eps", 1e-5},
+         {"hidden_act", "gelu"}, {"attention_bias", true}, {"tie_word_embeddings", false}};
+  } else if (model_type == "gemma2") {
+    j = {{"architectures", {"Gemma2ForCausalLM"}}, {"model_type", "gemma2"}, {"vocab_size", vocab_size},
+         {"hidden_size", shape.hidden}, {"num_hidden_layers", shape.layers}, {"num_attention_heads", shape.heads},
+         {"num_key_value_heads", shape.heads / 2}, {"head_dim", head_dim}, {"intermediate_size", 4 * shape.hidden},
+         {"max_position_embeddings", 2048}, {"query_pre_attn_scalar", head_dim}, {"attn_logit_softcapping", 50.0},
+         {"final_logit_softcapping", 30.0}, {"sliding_window", 4096}, {"rope_theta", 10000.0},
+         {"rms_norm_eps", 1e-6}, {"hidden_act", "gelu_pytorch_tanh"}, {"hidden_activation", "gelu_pytorch_tanh"},
+         {"attention_bias", false}, {"tie_word_embeddings", true}};
+  } else {
+    throw UsageError("unknown model type '" + model_type + "' for training from scratch (known: gpt_neox, gemma2)");
+  }
+  j["bos_token_id"] = bos_id;
+  j["eos_token_id"] = eos_id;
+  j["pad_token_id"] = pad_id;
+  j["initializer_range"] = 0.02;
+  j["use_cache"] = true;
+  j["torch_dtype"] = "float32";
+  return parse_model_config(j, "c2s " + size + " " + model_type);
+}
+
 }  // namespace c2s

@@ -84,4 +84,12 @@ nlohmann::json model_config_json(const ModelConfig& config);
 ModelConfig preset_model_config(const std::string& name);
 std::vector<std::string> preset_model_names();
 
+// Shapes for training from scratch on a CPU ("tiny", "small", "base": about
+// 1, 5 and 25 million parameters besides the embeddings), as GPT-NeoX
+// ("gpt_neox") or Gemma-2 ("gemma2"), over a tokenizer's vocabulary and
+// special ids. UsageError for an unknown size or model type.
+ModelConfig scratch_model_config(const std::string& size, const std::string& model_type, std::int64_t vocab_size,
+                                 std::int64_t bos_id, std::int64_t eos_id, std::int64_t pad_id);
+std::vector<std::string> scratch_model_sizes();
+
 }  // namespace c2s
