@@ -72,13 +72,17 @@ void AdamW::step(double lr) {
   if (!(lr >= 0)) throw UsageError("AdamW", "invalid learning rate: " + std::to_string(lr));
   at::NoGradGuard no_grad;
   const double beta1 = options_.beta1, beta2 = options_.beta2, eps = options_.eps;
-  for (auto& p : params_) {
+  // All gradients are checked first: a refused step updates nothing.
+  for (const auto& p : params_) {
     const auto& grad = p.value.grad();
-    if (!grad.defined()) continue;
-    if (grad.scalar_type() != at::kFloat || grad.sizes() != p.value.sizes())
+    if (grad.defined() && (grad.scalar_type() != at::kFloat || grad.sizes() != p.value.sizes()))
       throw Error("AdamW parameter '" + p.name + "'", "gradient is " + dtype_text(grad) + " " +
                                                           shape_text(grad.sizes()) + ", expected float32 " +
                                                           shape_text(p.value.sizes()));
+  }
+  for (auto& p : params_) {
+    const auto& grad = p.value.grad();
+    if (!grad.defined()) continue;
     // _single_tensor_adamw of torch 1.13, operation for operation: the same
     // ATen calls with the same (double) scalars give the same float32 bits.
     // (torch 2 blends the first moment with lerp_, which rounds differently.)

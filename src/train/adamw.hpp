@@ -27,7 +27,8 @@ class AdamW {
 
   // One update of every parameter that has a gradient, with learning rate
   // `lr`; one without (.grad() undefined) is left alone and its step count
-  // stays. Error for a gradient that is not float32 of the parameter's shape.
+  // stays. Error for a gradient that is not float32 of the parameter's shape
+  // (before any update).
   void step(double lr);
   // Gradients to None, as zero_grad(set_to_none=True).
   void zero_grad();

@@ -272,12 +272,18 @@ TEST(AdamW, RefusesWhatTorchRefusesAndNonFloat32) {
     EXPECT_THROW((AdamW{with(at::ones({2}).set_requires_grad(true)), bad}), UsageError);
 
   auto w = at::ones({2, 3}).set_requires_grad(true);
-  AdamW opt(with(w), {});
+  auto b = at::ones({3}).set_requires_grad(true);
+  AdamW opt({{"w", w}, {"b", b}}, {});
   EXPECT_THROW(opt.step(-1e-3), UsageError);
-  w.mutable_grad() = at::ones({2, 3}, at::kDouble);
-  expect_error([&] { opt.step(1e-3); }, "AdamW parameter 'w': gradient is float64 [2, 3], expected float32 [2, 3]");
+  w.mutable_grad() = at::ones({2, 3});
+  b.mutable_grad() = at::ones({3}, at::kDouble);
+  expect_error([&] { opt.step(1e-3); }, "AdamW parameter 'b': gradient is float64 [3], expected float32 [3]");
+  // The good gradient before the bad one was not applied either.
+  EXPECT_TRUE(at::equal(w, at::ones({2, 3})));
+  EXPECT_EQ(state_of(opt, "w.step").item<std::int64_t>(), 0);
   opt.zero_grad();
   EXPECT_FALSE(w.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
   opt.step(1e-3);  // nothing has a gradient: nothing moves, no step counted
   EXPECT_TRUE(at::equal(w, at::ones({2, 3})));
   EXPECT_EQ(state_of(opt, "w.step").item<std::int64_t>(), 0);
