@@ -117,4 +117,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
   return tokenizer;
 }
 
+std::vector<std::filesystem::path> tokenizer_files(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return {path};
+  std::vector<std::filesystem::path> files;
+  for (const char* name :
+       {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"})
+    if (std::filesystem::exists(path / name)) files.push_back(path / name);
+  return files;
+}
+
 }  // namespace c2s

@@ -59,4 +59,9 @@ class Tokenizer {
 // configuration files.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path);
 
+// The files of a tokenizer that travel with a model folder (those present):
+// tokenizer.json, tokenizer.model, tokenizer_config.json,
+// special_tokens_map.json, added_tokens.json; `path` itself when it is a file.
+std::vector<std::filesystem::path> tokenizer_files(const std::filesystem::path& path);
+
 }  // namespace c2s

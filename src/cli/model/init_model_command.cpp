@@ -19,23 +19,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The files of a tokenizer folder that travel with a model.
-const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-                                       "special_tokens_map.json", "added_tokens.json"};
-
 // The files of the tokenizer at `source` (a folder, or a tokenizer.json /
 // tokenizer.model file), after checking that it loads and that its ids fit
 // the model's vocabulary.
-std::vector<fs::path> tokenizer_files(const fs::path& source, std::int64_t vocab_size) {
+std::vector<fs::path> checked_tokenizer_files(const fs::path& source, std::int64_t vocab_size) {
   auto tokenizer = load_tokenizer(source);
   if (std::int64_t(tokenizer->vocab_size()) > vocab_size)
     throw Error(source.string(), "tokenizer has " + std::to_string(tokenizer->vocab_size()) +
                                      " tokens, more than the model's vocab_size " + std::to_string(vocab_size));
-  if (!fs::is_directory(source)) return {source};
-  std::vector<fs::path> files;
-  for (const char* name : kTokenizerFiles)
-    if (fs::exists(source / name)) files.push_back(source / name);
-  return files;
+  return tokenizer_files(source);
 }
 
 }  // namespace
@@ -67,7 +59,7 @@ void add_init_model_command(CommandSet& set) {
                                                    : preset_model_config(args->preset);
     const ComputeOptions options{parse_compute_dtype(args->dtype), at::kCPU};
     const auto tokenizer = args->tokenizer.empty() ? std::vector<fs::path>{}
-                                                   : tokenizer_files(args->tokenizer, shape.vocab_size);
+                                                   : checked_tokenizer_files(args->tokenizer, shape.vocab_size);
     AtomicOutput output(args->output);  // checks the parent folder before any work
     set_compute_threads(g.threads);
     auto model = random_causal_lm(shape, options, args->seed);

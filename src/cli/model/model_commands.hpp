@@ -11,5 +11,6 @@ void add_generate_command(CommandSet& set);
 void add_score_command(CommandSet& set);
 void add_embed_command(CommandSet& set);
 void add_init_model_command(CommandSet& set);
+void add_train_command(CommandSet& set);
 
 }  // namespace c2s
