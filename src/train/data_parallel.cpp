@@ -148,8 +148,14 @@ DataParallel::DataParallel(const DistributedOptions& options)
                                      : "file store " + options.file_store;
   group->where = "rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) + ", " + store_name;
   const std::chrono::milliseconds timeout = options.timeout;
-  std::string stage = "meeting the other ranks";
+  const std::string waiting = " (timeout " + std::to_string(options.timeout.count()) + " s)";
+  // The device first: a wrong interface fails at once, not after the wait.
+  std::string stage = options.interface.empty() ? "opening Gloo's network device"
+                                                : "opening Gloo's network device on interface " + options.interface;
   try {
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
+    gloo_options->devices.push_back(gloo_device(options));
+    stage = "meeting the other ranks" + waiting;
     if (options.file_store.empty()) {
       c10d::TCPStoreOptions tcp;
       tcp.port = std::uint16_t(options.master_port);
@@ -162,11 +168,7 @@ DataParallel::DataParallel(const DistributedOptions& options)
       group->store = c10::make_intrusive<c10d::FileStore>(options.file_store, world_size_);
       group->store->setTimeout(timeout);
     }
-    stage = options.interface.empty() ? "opening Gloo's network device"
-                                      : "opening Gloo's network device on interface " + options.interface;
-    auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
-    gloo_options->devices.push_back(gloo_device(options));
-    stage = "connecting to the other ranks";
+    stage = "connecting to the other ranks" + waiting;
     group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank_, world_size_, gloo_options);
   } catch (const std::exception& e) {
     throw Error("data parallel (" + group->where + ")", stage + ": " + first_line(e));

@@ -303,6 +303,15 @@ TEST(DataParallel, RankZeroWaitingAloneIsOneErrorLine) {
   expect_one_line_error([&] { DataParallel group(o); }, "rank 0 of 2, TCP store 127.0.0.1:" + std::to_string(o.master_port));
 }
 
+// Checked before waiting for anyone: at once despite the long timeout.
+TEST(DataParallel, AnUnknownInterfaceIsOneErrorLineAtOnce) {
+  DistributedOptions o;
+  o.world_size = 2, o.master_port = free_port(), o.interface = "nosuch0";
+  const auto start = Clock::now();
+  expect_one_line_error([&] { DataParallel group(o); }, "on interface nosuch0");
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
+}
+
 TEST(DataParallel, ARankThatLeavesFailsTheOthersSum) {
   ScratchDir scratch;
   auto options = world_options({2, StoreKind::Tcp}, scratch);
