@@ -16,6 +16,8 @@
 
 namespace c2s {
 
+struct Linear;
+
 // One forward pass over T new tokens of each of B rows.
 struct ForwardInput {
   at::Tensor input_ids;     // [B, T] int64
@@ -42,6 +44,15 @@ class CausalLM {
   const std::vector<std::pair<std::string, at::Tensor>>& parameters() const { return parameters_; }
   std::uint64_t parameter_bytes() const;
 
+  // The linear layers of the decoder blocks under their Hugging Face module
+  // paths (`gpt_neox.layers.0.attention.query_key_value`), in model order:
+  // LoRA attaches, merges and saves adapters through this listing. The output
+  // heads are not listed (tied to the embeddings in most of these models).
+  const std::vector<std::pair<std::string, Linear*>>& linear_layers() { return linears_; }
+  std::vector<std::pair<std::string, const Linear*>> linear_layers() const {
+    return {linears_.begin(), linears_.end()};
+  }
+
   // Checks a token sequence before any work: an Error starting with `what`
   // when it is empty, holds an id outside the vocabulary, or would need more
   // positions than the model can place (GPT-2's learned positions; rotary
@@ -59,6 +70,9 @@ class CausalLM {
   ModelConfig config_;
   ComputeOptions options_;
   std::vector<std::pair<std::string, at::Tensor>> parameters_;
+  // Filled by each architecture while it is built; the layers must not move
+  // afterwards (their containers are reserved up front).
+  std::vector<std::pair<std::string, Linear*>> linears_;
 };
 
 // Loads config.json and the weights of `folder` (Errors name the file and the

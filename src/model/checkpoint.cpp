@@ -112,7 +112,57 @@ std::string shard_name(std::size_t index, std::size_t count) {
   return buffer;
 }
 
+// A contiguous CPU copy (where needed) of a tensor to write, kept alive
+// until written.
+struct Item {
+  const std::string* name;
+  at::Tensor data;
+  StorageDtype dtype;
+  std::uint64_t bytes;
+};
+
+// Checks the tensors to write; `where` names the destination in errors.
+std::vector<Item> prepare_items(const std::string& where, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  std::vector<Item> items;
+  std::set<std::string> names;
+  for (const auto& [name, tensor] : tensors) {
+    const std::string context = where + ": tensor " + json_quoted(name);
+    if (!names.insert(name).second)
+      throw Error(context, "given twice (tied weights must be saved once, under one name)");
+    if (!tensor.defined()) throw Error(context, "is undefined");
+    if (tensor.layout() != at::kStrided) throw Error(context, "is not a dense tensor");
+    const auto dtype = storage_dtype(tensor.scalar_type());
+    if (!dtype) throw Error(context, std::string("has dtype ") + c10::toString(tensor.scalar_type()) + ", which safetensors files do not hold");
+    at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
+    const std::uint64_t bytes = static_cast<std::uint64_t>(cpu.numel()) * cpu.element_size();
+    items.push_back({&name, cpu, *dtype, bytes});
+  }
+  return items;
+}
+
+void write_items(const fs::path& file, const std::vector<const Item*>& items) {
+  SafetensorsWriter writer;
+  // transformers refuses to load safetensors weights without this.
+  writer.set_metadata({{"format", "pt"}});
+  for (const Item* item : items) {
+    const auto* data = static_cast<const std::byte*>(item->data.data_ptr());
+    writer.add(*item->name, item->dtype, item->data.sizes().vec(), std::span<const std::byte>(data, item->bytes));
+  }
+  writer.write(file);
+}
+
 }  // namespace
+
+Checkpoint Checkpoint::open_file(const fs::path& file) {
+  Checkpoint c;
+  c.folder_ = file;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw Error(file.string(), "no such file");
+  auto opened = SafetensorsFile::open(file);
+  for (std::size_t i = 0; i < opened->tensors().size(); ++i) c.entries_.emplace(opened->tensors()[i].name, Entry{opened, i});
+  for (const auto& [name, e] : c.entries_) c.data_bytes_ += e.file->tensors()[e.index].bytes();
+  return c;
+}
 
 Checkpoint Checkpoint::open(const fs::path& folder) {
   Checkpoint c;
@@ -215,29 +265,9 @@ at::Tensor Checkpoint::tensor(const std::string& name, at::ScalarType dtype) con
 
 void save_checkpoint(const fs::path& folder, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                      std::uint64_t max_shard_bytes) {
-  // Contiguous CPU copies (where needed), kept alive until written.
-  struct Item {
-    const std::string* name;
-    at::Tensor data;
-    StorageDtype dtype;
-    std::uint64_t bytes;
-  };
-  std::vector<Item> items;
-  std::set<std::string> names;
+  const std::vector<Item> items = prepare_items(folder.string(), tensors);
   std::uint64_t total = 0;
-  for (const auto& [name, tensor] : tensors) {
-    const std::string context = folder.string() + ": tensor " + json_quoted(name);
-    if (!names.insert(name).second)
-      throw Error(context, "given twice (tied weights must be saved once, under one name)");
-    if (!tensor.defined()) throw Error(context, "is undefined");
-    if (tensor.layout() != at::kStrided) throw Error(context, "is not a dense tensor");
-    const auto dtype = storage_dtype(tensor.scalar_type());
-    if (!dtype) throw Error(context, std::string("has dtype ") + c10::toString(tensor.scalar_type()) + ", which safetensors files do not hold");
-    at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
-    const std::uint64_t bytes = static_cast<std::uint64_t>(cpu.numel()) * cpu.element_size();
-    items.push_back({&name, cpu, *dtype, bytes});
-    total += bytes;
-  }
+  for (const auto& item : items) total += item.bytes;
 
   // Shards as huggingface_hub splits a state dict: in the given order, a new
   // shard when the next tensor would overflow the current one, and a tensor
@@ -273,15 +303,8 @@ void save_checkpoint(const fs::path& folder, const std::vector<std::pair<std::st
   nlohmann::json weight_map = nlohmann::json::object();
   for (std::size_t s = 0; s < shards.size(); ++s) {
     const std::string file = shards.size() == 1 ? kSingleFile : shard_name(s, shards.size());
-    SafetensorsWriter writer;
-    // transformers refuses to load safetensors weights without this.
-    writer.set_metadata({{"format", "pt"}});
-    for (const Item* item : shards[s]) {
-      const auto* data = static_cast<const std::byte*>(item->data.data_ptr());
-      writer.add(*item->name, item->dtype, item->data.sizes().vec(), std::span<const std::byte>(data, item->bytes));
-      weight_map[*item->name] = file;
-    }
-    writer.write(folder / file);
+    for (const Item* item : shards[s]) weight_map[*item->name] = file;
+    write_items(folder / file, shards[s]);
     written.insert(file);
   }
   if (shards.size() > 1) {
@@ -306,6 +329,15 @@ void save_checkpoint(const fs::path& folder, const std::vector<std::pair<std::st
     fs::remove(path, ec);
     if (ec) throw Error(path.string(), "cannot remove a file of an earlier save: " + ec.message());
   }
+}
+
+void save_safetensors_file(const fs::path& file, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  const std::vector<Item> items = prepare_items(file.string(), tensors);
+  std::vector<const Item*> order;
+  for (const auto& item : items) order.push_back(&item);
+  std::error_code ec;
+  if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
+  write_items(file, order);
 }
 
 }  // namespace c2s

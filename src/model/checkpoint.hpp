@@ -21,6 +21,9 @@ class Checkpoint {
   // Errors (naming the file, and the tensor where one is at fault): no
   // weights in the folder, a missing shard, a corrupt or lying header.
   static Checkpoint open(const std::filesystem::path& folder);
+  // One safetensors file on its own, whatever its name (a LoRA adapter's
+  // adapter_model.safetensors).
+  static Checkpoint open_file(const std::filesystem::path& file);
 
   bool contains(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted
@@ -54,5 +57,11 @@ class Checkpoint {
 void save_checkpoint(const std::filesystem::path& folder,
                      const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                      std::uint64_t max_shard_bytes = 0);
+
+// Writes `tensors` as one safetensors file at `file` (beside it, renamed into
+// place), with the metadata transformers and PEFT expect; nothing else in
+// the folder is touched.
+void save_safetensors_file(const std::filesystem::path& file,
+                           const std::vector<std::pair<std::string, at::Tensor>>& tensors);
 
 }  // namespace c2s

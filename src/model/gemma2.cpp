@@ -23,9 +23,10 @@ class Gemma2 final : public CausalLM {
     const std::int64_t Q = config.num_heads * config.head_dim, KV = config.num_kv_heads * config.head_dim;
     const double eps = config.norm_eps;
     embed_ = w.take("model.embed_tokens.weight", {V, H}, K::Matrix);
+    layers_.reserve(std::size_t(config.num_layers));  // linears_ points into it
     for (std::int64_t i = 0; i < config.num_layers; ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
-      Layer l;
+      Layer& l = layers_.emplace_back();
       l.norm_in = {w.take(p + "input_layernorm.weight", {H}, K::RmsNormGain), eps};
       l.q = {w.take(p + "self_attn.q_proj.weight", {Q, H}, K::Matrix), {}};
       l.k = {w.take(p + "self_attn.k_proj.weight", {KV, H}, K::Matrix), {}};
@@ -38,7 +39,13 @@ class Gemma2 final : public CausalLM {
       l.down = {w.take(p + "mlp.down_proj.weight", {H, F}, K::Matrix), {}};
       l.norm_post_mlp = {w.take(p + "post_feedforward_layernorm.weight", {H}, K::RmsNormGain), eps};
       l.sliding = config.sliding_layers[std::size_t(i)];
-      layers_.push_back(std::move(l));
+      linears_.insert(linears_.end(), {{p + "self_attn.q_proj", &l.q},
+                                       {p + "self_attn.k_proj", &l.k},
+                                       {p + "self_attn.v_proj", &l.v},
+                                       {p + "self_attn.o_proj", &l.o},
+                                       {p + "mlp.gate_proj", &l.gate},
+                                       {p + "mlp.up_proj", &l.up},
+                                       {p + "mlp.down_proj", &l.down}});
     }
     final_norm_ = {w.take("model.norm.weight", {H}, K::RmsNormGain), eps};
     head_ = {config.tie_word_embeddings ? embed_ : w.take("lm_head.weight", {V, H}, K::Matrix), {}};

@@ -24,16 +24,22 @@ class Gpt2 final : public CausalLM {
     };
     wte_ = w.take(root + "wte.weight", {V, H}, K::Matrix);
     wpe_ = w.take(root + "wpe.weight", {config.max_positions, H}, K::Matrix);
+    layers_.reserve(std::size_t(config.num_layers));  // linears_ points into it
     for (std::int64_t i = 0; i < config.num_layers; ++i) {
       const std::string p = root + "h." + std::to_string(i) + ".";
-      Layer l;
+      Layer& l = layers_.emplace_back();
       l.ln_1 = {w.take(p + "ln_1.weight", {H}, K::LayerNormGain), w.take(p + "ln_1.bias", {H}, K::Bias), config.norm_eps};
       l.ln_2 = {w.take(p + "ln_2.weight", {H}, K::LayerNormGain), w.take(p + "ln_2.bias", {H}, K::Bias), config.norm_eps};
       l.c_attn = conv1d(p + "attn.c_attn", H, 3 * H);
       l.c_proj = conv1d(p + "attn.c_proj", H, H);
       l.c_fc = conv1d(p + "mlp.c_fc", H, F);
       l.mlp_proj = conv1d(p + "mlp.c_proj", F, H);
-      layers_.push_back(std::move(l));
+      // Module paths are GPT2LMHeadModel's, whatever prefix the file's names have.
+      const std::string m = "transformer.h." + std::to_string(i) + ".";
+      linears_.insert(linears_.end(), {{m + "attn.c_attn", &l.c_attn},
+                                       {m + "attn.c_proj", &l.c_proj},
+                                       {m + "mlp.c_fc", &l.c_fc},
+                                       {m + "mlp.c_proj", &l.mlp_proj}});
     }
     ln_f_ = {w.take(root + "ln_f.weight", {H}, K::LayerNormGain), w.take(root + "ln_f.bias", {H}, K::Bias), config.norm_eps};
     head_ = {wte_, {}};

@@ -19,9 +19,10 @@ class GptNeox final : public CausalLM {
     const std::int64_t H = config.hidden_size, F = config.intermediate_size, V = config.vocab_size;
     const bool b = config.attention_bias;
     embed_ = w.take("gpt_neox.embed_in.weight", {V, H}, K::Matrix);
+    layers_.reserve(std::size_t(config.num_layers));  // linears_ points into it
     for (std::int64_t i = 0; i < config.num_layers; ++i) {
       const std::string p = "gpt_neox.layers." + std::to_string(i) + ".";
-      Layer l;
+      Layer& l = layers_.emplace_back();
       l.ln_attn = {w.take(p + "input_layernorm.weight", {H}, K::LayerNormGain),
                    w.take(p + "input_layernorm.bias", {H}, K::Bias), config.norm_eps};
       l.ln_mlp = {w.take(p + "post_attention_layernorm.weight", {H}, K::LayerNormGain),
@@ -32,7 +33,10 @@ class GptNeox final : public CausalLM {
                  b ? w.take(p + "attention.dense.bias", {H}, K::Bias) : at::Tensor()};
       l.up = {w.take(p + "mlp.dense_h_to_4h.weight", {F, H}, K::Matrix), w.take(p + "mlp.dense_h_to_4h.bias", {F}, K::Bias)};
       l.down = {w.take(p + "mlp.dense_4h_to_h.weight", {H, F}, K::Matrix), w.take(p + "mlp.dense_4h_to_h.bias", {H}, K::Bias)};
-      layers_.push_back(std::move(l));
+      linears_.insert(linears_.end(), {{p + "attention.query_key_value", &l.qkv},
+                                       {p + "attention.dense", &l.dense},
+                                       {p + "mlp.dense_h_to_4h", &l.up},
+                                       {p + "mlp.dense_4h_to_h", &l.down}});
     }
     final_norm_ = {w.take("gpt_neox.final_layer_norm.weight", {H}, K::LayerNormGain),
                    w.take("gpt_neox.final_layer_norm.bias", {H}, K::Bias), config.norm_eps};

@@ -9,6 +9,21 @@
 namespace c2s {
 
 at::Tensor Linear::operator()(const at::Tensor& x) const {
+  at::Tensor y = base(x);
+  if (!lora) return y;
+  // PEFT computes the adapter path in the adapters' dtype (float32) and casts
+  // the sum back to the layer's output dtype.
+  at::Tensor h = x.to(at::kFloat);
+  if (lora->training && lora->dropout > 0) {
+    const double keep = 1.0 - lora->dropout;
+    auto mask = at::empty(h.sizes(), at::TensorOptions().dtype(at::kFloat)).bernoulli_(keep, lora->generator);
+    h = h * mask.to(h.device()).div_(keep);
+  }
+  auto delta = at::linear(at::linear(h, lora->a), lora->b).mul_(lora->scale());
+  return y.scalar_type() == at::kFloat ? y + delta : (y.to(at::kFloat) + delta).to(y.scalar_type());
+}
+
+at::Tensor Linear::base(const at::Tensor& x) const {
   // Decoding one token is bound by 1-row products, which libtorch runs as
   // general matrix products: OpenBLAS's GEMM is about half as fast as its
   // GEMV on these machines (measured) and oneDNN's bf16 path slower than our
