@@ -170,6 +170,10 @@ DataParallel::DataParallel(const DistributedOptions& options)
     }
     stage = "connecting to the other ranks" + waiting;
     group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank_, world_size_, gloo_options);
+    // A rank's connections are up before the others' are: without this, one
+    // that left at once (failing before its first collective) could break a
+    // slower rank's set-up with "connection closed by peer".
+    group->gloo->barrier()->wait();
   } catch (const std::exception& e) {
     throw Error("data parallel (" + group->where + ")", stage + ": " + first_line(e));
   }

@@ -36,9 +36,10 @@ struct DistributedOptions {
 // until the timeout. Results are bit-identical on every rank.
 class DataParallel {
  public:
-  // Checks the options (c2s::UsageError) and meets the other ranks
-  // (c2s::Error naming the store when that fails or times out). A world of 1
-  // opens no connection and makes every call a no-op.
+  // Checks the options (c2s::UsageError) and meets the other ranks, returning
+  // once every rank is connected (c2s::Error naming the store when that fails
+  // or times out). A world of 1 opens no connection and makes every call a
+  // no-op (the tensors' checks still apply).
   explicit DataParallel(const DistributedOptions& options);
   ~DataParallel();
   DataParallel(DataParallel&&) noexcept;

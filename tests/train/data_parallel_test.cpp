@@ -332,6 +332,18 @@ TEST(DataParallel, ARankThatLeavesFailsTheOthersSum) {
   });
 }
 
+// A rank that fails right after set-up (before any collective) must not break
+// a slower rank's set-up; about 1 world in 15 did before the constructor
+// ended with a barrier.
+TEST(DataParallel, ARankLeavingRightAfterSetUpLeavesTheOthersSetUp) {
+  for (int repeat = 0; repeat < 20; ++repeat) {
+    ScratchDir scratch;
+    auto options = world_options({3, StoreKind::File}, scratch);
+    for (auto& o : options) o.timeout = std::chrono::seconds(5);
+    run_ranks(options, [](int, DataParallel&) {});
+  }
+}
+
 TEST(DataParallel, MixedDtypesAreRefused) {
   DataParallel group(DistributedOptions{});
   std::vector<at::Tensor> tensors{at::zeros({3}), at::zeros({3}, at::kDouble)};
