@@ -31,10 +31,22 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   }
 }
 
-void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+namespace {
+
+void write_text_file(const std::filesystem::path& path, const std::string& text) {
   AtomicTextFile out(path);
-  out.write(j.dump(2) + "\n");
+  out.write(text);
   out.commit();
+}
+
+}  // namespace
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  write_text_file(path, j.dump(2) + "\n");
+}
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::ordered_json& j) {
+  write_text_file(path, j.dump(2) + "\n");
 }
 
 }  // namespace c2s

@@ -15,5 +15,7 @@ nlohmann::json read_json_file(const std::filesystem::path& path);
 // Writes `j` indented by 2 with a final newline, through a temporary beside
 // `path` renamed into place; an Error when it cannot be written.
 void write_json_file(const std::filesystem::path& path, const nlohmann::json& j);
+// The same keeping the keys in the order they were added.
+void write_json_file(const std::filesystem::path& path, const nlohmann::ordered_json& j);
 
 }  // namespace c2s

@@ -1,0 +1,216 @@
+// `c2s train` run as a user would: from scratch on a split store, fine-tuning
+// a golden model on task examples, an exact resume (after a stop and after
+// Ctrl-C), two data-parallel processes against one, LoRA with merging, and
+// bad input refused before any work.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli_runner.hpp"
+
+namespace c2s {
+namespace {
+
+using namespace testing_support;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path dir() { return process_dir("c2s_train_cli"); }
+
+std::string golden_model(const std::string& name) {
+  return (fs::path(C2S_SHARED_DIR) / "golden" / "models" / name).string();
+}
+
+// Cell-type examples in the `c2s prompts` format.
+std::string examples_file() {
+  static std::string path = [] {
+    const std::pair<const char*, const char*> cells[] = {{"CD3E CD3D IL7R LTB", "T cell"},
+                                                         {"MS4A1 CD79A CD79B", "B cell"},
+                                                         {"LYZ S100A8 S100A9 CD14", "CD14+ monocyte"},
+                                                         {"GNLY NKG7 GZMB", "NK cell"}};
+    std::string p = (dir() / "examples.jsonl").string();
+    std::ofstream out(p);
+    for (int i = 0; i < 48; ++i) {
+      const auto& [genes, label] = cells[i % 4];
+      out << json{{"model_input", std::string("Cell sentence: ") + genes + ".\nCell type:"},
+                  {"response", std::string(" ") + label + "."}}
+                 .dump()
+          << "\n";
+    }
+    return p;
+  }();
+  return path;
+}
+
+std::string slurp_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<json> log_steps(const fs::path& run) {
+  std::vector<json> steps;
+  for (const auto& line : json_lines(slurp_file(run / "train_log.jsonl")))
+    if (line.contains("loss")) steps.push_back(line);
+  return steps;
+}
+
+// Fine-tuning neox-tiny on the examples: constant learning rate, so that a
+// run cut short and resumed follows the very schedule of the whole run.
+std::string tiny_run(const fs::path& out, const std::string& extra) {
+  const std::string batch = extra.find("--batch-size") == std::string::npos ? " --batch-size 4" : "";
+  return "--threads 1 train --model " + golden_model("neox-tiny") + " --examples " + examples_file() + " -o " +
+         out.string() + batch + " --lr 2e-3 --schedule constant --weight-decay 0.01 --max-grad-norm 1 " + extra;
+}
+
+TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
+  const fs::path d = dir() / "scratch";
+  fs::create_directories(d);
+  const std::string h5ad = (d / "sim.h5ad").string(), store = (d / "sim.c2s").string(), tok = (d / "tok").string();
+  run_json("simulate -n 300 --genes 400 --cell-types 4 --seed 5 -o " + h5ad);
+  run_json("convert " + h5ad + " -o " + store + " --min-genes 20");
+  run_json("split " + store);
+  run_json("tokenizer build " + store + " -o " + tok);
+  const fs::path run = d / "run";
+  json s = run_json("--threads 2 train --init tiny --tokenizer " + tok + " --data " + store +
+                    " --task cell_type_prediction --top-k 30 -o " + run.string() +
+                    " --batch-size 8 --lr 3e-3 --max-steps 24 --warmup-steps 2 --eval-every 12 --eval-examples 40");
+  EXPECT_EQ(s["steps"], 24);
+  EXPECT_EQ(s["stopped_by"], "done");
+  EXPECT_GT(s["train_examples"].get<int>(), 200);
+  EXPECT_GT(s["validation_examples"].get<int>(), 10);
+  const auto steps = log_steps(run);
+  ASSERT_EQ(steps.size(), 24u);
+  EXPECT_LT(steps.back()["loss"].get<double>(), 0.5 * steps.front()["loss"].get<double>());
+  EXPECT_EQ(steps.front()["lr"], 0.0);  // warmup starts at 0, as transformers
+  EXPECT_TRUE(s["best_validation_loss"].is_number());
+
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "c2s_task.json", "trainer_state.json",
+                        "optimizer.safetensors"})
+    EXPECT_TRUE(fs::exists(run / "checkpoint-last" / f)) << f;
+  EXPECT_TRUE(fs::exists(run / "checkpoint-best" / "model.safetensors"));
+  const json task = json::parse(slurp_file(run / "checkpoint-last" / "c2s_task.json"));
+  EXPECT_EQ(task["task"], "cell_type_prediction");
+  EXPECT_EQ(task["label_column"], "cell_type");
+  EXPECT_EQ(task["labels"].size(), 4u);
+  EXPECT_GT(task["genes"].size(), 100u);  // the store's genes (convert drops the rarest)
+  EXPECT_EQ(task["top_k"], 30);
+
+  // The checkpoint is a model folder the other commands load.
+  const std::string prompt = (d / "prompt.jsonl").string();
+  std::ofstream(prompt) << json{{"prompt", "Cell type:"}}.dump() << "\n";
+  CliResult g = run_c2s("-q --threads 1 generate --model " + (run / "checkpoint-best").string() + " --prompts " + prompt +
+                        " --max-new-tokens 3");
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+}
+
+TEST(TrainCli, AResumedRunEqualsTheUninterruptedOneBitForBit) {
+  const fs::path whole = dir() / "whole", cut = dir() / "cut";
+  json a = run_json(tiny_run(whole, "--max-steps 10"));
+  ASSERT_EQ(a["steps"], 10);
+  json b = run_json(tiny_run(cut, "--max-steps 4"));
+  ASSERT_EQ(b["steps"], 4);
+  json c = run_json(tiny_run(cut, "--max-steps 10 --resume"));
+  EXPECT_EQ(c["steps"], 10);
+  for (const char* f : {"model.safetensors", "optimizer.safetensors"})
+    EXPECT_TRUE(slurp_file(whole / "checkpoint-last" / f) == slurp_file(cut / "checkpoint-last" / f)) << f;
+  const auto x = log_steps(whole), y = log_steps(cut);
+  ASSERT_EQ(x.size(), 10u);
+  ASSERT_EQ(y.size(), 10u);
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(x[i]["loss"], y[i]["loss"]) << "step " << i + 1;
+}
+
+TEST(TrainCli, CtrlCSavesACheckpointThatResumesExactly) {
+  const fs::path whole = dir() / "whole_int", cut = dir() / "cut_int";
+  const std::string steps = "--epochs 8";  // 96 steps, long enough to interrupt
+  run_json(tiny_run(whole, steps));
+  const std::string cmd = "( " + std::string(C2S_BINARY) + " " + tiny_run(cut, steps) +
+                          " --json -q > " + (dir() / "int.out").string() + " 2> " + (dir() / "int.err").string() +
+                          " & pid=$!; sleep 1.5; kill -INT $pid; wait $pid )";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp_file(dir() / "int.err");
+  const json s = json::parse(slurp_file(dir() / "int.out"));
+  EXPECT_EQ(s["stopped_by"], "interrupt");
+  EXPECT_LT(s["steps"].get<int>(), 96);
+  EXPECT_EQ(log_steps(cut).size(), s["steps"].get<std::size_t>());
+  run_json(tiny_run(cut, steps + " --resume"));
+  EXPECT_TRUE(slurp_file(whole / "checkpoint-last" / "model.safetensors") ==
+              slurp_file(cut / "checkpoint-last" / "model.safetensors"));
+}
+
+TEST(TrainCli, TwoProcessesFollowTheOneProcessLossCurve) {
+  const fs::path one = dir() / "one", two = dir() / "two";
+  run_json(tiny_run(one, "--max-steps 8 --batch-size 2 --grad-accum 2"));
+  json s = run_json(tiny_run(two, "--max-steps 8 --batch-size 2 --nproc 2"));
+  EXPECT_EQ(s["processes"], 2);
+  const auto x = log_steps(one), y = log_steps(two);
+  ASSERT_EQ(x.size(), 8u);
+  ASSERT_EQ(y.size(), 8u);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(x[i]["tokens"], y[i]["tokens"]) << "step " << i + 1;
+    EXPECT_NEAR(x[i]["loss"].get<double>(), y[i]["loss"].get<double>(), 1e-5 * x[i]["loss"].get<double>())
+        << "step " << i + 1;
+  }
+  for (const auto& e : fs::directory_iterator(two))  // no rendezvous file left behind
+    EXPECT_NE(e.path().filename().string().rfind(".ranks", 0), 0u) << e.path();
+}
+
+TEST(TrainCli, LoraTrainsAdaptersOnlyAndMergesThem) {
+  const fs::path run = dir() / "lora";
+  json s = run_json(tiny_run(run, "--max-steps 6 --lora --lora-rank 4 --lora-dropout 0 --merge-lora"));
+  EXPECT_EQ(s["steps"], 6);
+  EXPECT_LT(s["trained_parameters"].get<double>(), 0.2 * 6539008);
+  EXPECT_TRUE(fs::exists(run / "checkpoint-last" / "adapter_config.json"));
+  EXPECT_TRUE(fs::exists(run / "checkpoint-last" / "adapter_model.safetensors"));
+  EXPECT_FALSE(fs::exists(run / "checkpoint-last" / "model.safetensors"));
+  ASSERT_TRUE(fs::exists(run / "merged" / "model.safetensors"));
+  // merged = base + (alpha / r) * B @ A, for one adapted layer (numpy).
+  const std::string code = R"(
+import json, struct, sys, numpy as np
+def read(p):
+    b = open(p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8+n]); out = {}
+    for k, v in h.items():
+        if k == '__metadata__' or v['dtype'] != 'F32': continue
+        s, e = v['data_offsets']; out[k] = np.frombuffer(b[8+n+s:8+n+e], dtype=np.float32).reshape(v['shape'])
+    return out
+base = read(sys.argv[1]); merged = read(sys.argv[2]); ad = read(sys.argv[3]); cfg = json.load(open(sys.argv[4]))
+name = 'gpt_neox.layers.1.attention.query_key_value'
+A = ad['base_model.model.' + name + '.lora_A.weight'].astype(np.float64); B = ad['base_model.model.' + name + '.lora_B.weight'].astype(np.float64)
+assert np.abs(B).max() > 0, 'B did not train'
+want = base[name + '.weight'].astype(np.float64) + cfg['lora_alpha'] / cfg['r'] * B @ A
+err = np.abs(merged[name + '.weight'] - want).max()
+print(err); sys.exit(0 if err < 1e-6 else 1)
+)";
+  const fs::path script = dir() / "merge_check.py";
+  std::ofstream(script) << code;
+  const std::string cmd = "/usr/bin/python3 " + script.string() + " " + golden_model("neox-tiny") + "/model.safetensors " +
+                          (run / "merged" / "model.safetensors").string() + " " +
+                          (run / "checkpoint-last" / "adapter_model.safetensors").string() + " " +
+                          (run / "checkpoint-last" / "adapter_config.json").string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
+  const fs::path d = dir() / "bad";
+  fs::create_directories(d);
+  auto fails = [&](const std::string& args, const std::string& needle, int code) {
+    CliResult r = run_c2s("-q train " + args);
+    expect_clean_failure(r, needle, code);
+  };
+  const std::string base = "--model " + golden_model("neox-tiny") + " --examples " + examples_file();
+  fails(base + " -o " + (d / "a").string() + " --resume", "nothing to resume", 1);
+  fails(base + " -o " + (d / "b").string() + " --schedule wavy", "wavy", 2);
+  fails(base + " -o " + (d / "c").string() + " --batch-size 4000000", "needs about", 1);
+  fails("--init tiny --examples " + examples_file() + " -o " + (d / "e").string(), "--tokenizer", 2);
+  fails("--model " + golden_model("neox-tiny") + " -o " + (d / "f").string(), "--data", 2);
+  fails(base + " -o " + (d / "g").string() + " --lora --lora-targets no_such_module", "no_such_module", 2);
+  const std::string missing = (d / "missing.jsonl").string();
+  fails("--model " + golden_model("neox-tiny") + " --examples " + missing + " -o " + (d / "h").string(), "missing.jsonl", 1);
+  // A run folder is not trained over by accident.
+  run_json(tiny_run(d / "done", "--max-steps 1"));
+  fails(base + " -o " + (d / "done").string(), "--resume", 2);
+  for (const char* name : {"a", "b", "c", "e", "f", "g", "h"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
+}
+
+}  // namespace
+}  // namespace c2s
