@@ -58,7 +58,8 @@ at::Tensor attend_bf16_decode(const at::Tensor& q, const at::Tensor& k, const at
   });
   scores.mul_(scale);
   if (softcap > 0) scores = at::tanh(scores / softcap) * softcap;
-  scores = scores.view({B, KVH, G, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+  scores = scores.view({B, KVH, G, T, S});
+  scores.masked_fill_(blocked, -std::numeric_limits<float>::infinity());  // in place: one pass less over the scores
   auto probs = at::softmax(scores, -1).view({B, KVH, R, S}).contiguous();
   auto out = at::empty({B, KVH, R, D}, q.options().dtype(at::kFloat));
   const float* pp = probs.data_ptr<float>();
@@ -81,6 +82,7 @@ AttentionContext::AttentionContext(const ModelConfig& config, const ForwardInput
   std::int64_t first_slot = 0;
   if (cache_) {
     first_slot = cache_->step_begin();
+    cache_was_empty_ = first_slot == 0;
     cache_->begin_step(input.position_ids, input.valid);
     k_pos = cache_->key_positions();
     k_valid = cache_->key_valid();
@@ -115,7 +117,9 @@ at::Tensor AttentionContext::rotate(const at::Tensor& x) const {
 std::pair<at::Tensor, at::Tensor> AttentionContext::keys_values(std::int64_t layer, const at::Tensor& k,
                                                                 const at::Tensor& v) const {
   if (!cache_) return {k, v};
-  return cache_->store(layer, k, v);
+  auto stored = cache_->store(layer, k, v);
+  if (cache_was_empty_) return {k, v};
+  return stored;
 }
 
 void AttentionContext::finish() const {
@@ -137,7 +141,8 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   if (scores.scalar_type() != at::kFloat) scores = scores.to(at::kFloat);
   scores.mul_(scale);
   if (softcap > 0) scores = at::tanh(scores / softcap) * softcap;
-  scores = scores.view({B, KVH, G, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+  scores = scores.view({B, KVH, G, T, S});
+  scores.masked_fill_(blocked, -std::numeric_limits<float>::infinity());  // in place: one pass less over the scores
   auto probs = at::softmax(scores, -1).to(v.scalar_type()).view({B, KVH, G * T, S});
   auto out = at::matmul(probs, v);  // [B, KVH, G*T, D]
   return out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});

@@ -21,7 +21,10 @@ class AttentionContext {
   // x [B, heads, T, head_dim] at this pass's positions.
   at::Tensor rotate(const at::Tensor& x) const;
   // Keys and values to attend over: the cache's slots (this pass's stored in
-  // it) or, without a cache, this pass's own.
+  // it) or, without a cache or when the cache held nothing before this pass
+  // (a prefill), this pass's own: the same values, but contiguous, where the
+  // cache's are strided views that make the score product about twice as
+  // slow (17.7 vs 8.1 ms for 16 heads x 700 x 64 in float32, 2 threads).
   std::pair<at::Tensor, at::Tensor> keys_values(std::int64_t layer, const at::Tensor& k, const at::Tensor& v) const;
   // Which keys each query must not see, [B, 1, 1, T, S] bool.
   const at::Tensor& blocked(bool sliding) const { return sliding ? blocked_window_ : blocked_full_; }
@@ -30,6 +33,7 @@ class AttentionContext {
 
  private:
   KvCache* cache_;
+  bool cache_was_empty_ = false;
   std::int64_t rotary_dims_;
   at::Tensor cos_, sin_;  // [B, 1, T, rotary_dims]
   at::Tensor blocked_full_, blocked_window_;
