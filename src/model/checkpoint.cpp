@@ -234,12 +234,6 @@ at::ScalarType Checkpoint::stored_dtype(const std::string& name) const {
                   ", which libtorch has no dtype for (tensor() widens it to a signed type)");
 }
 
-void Checkpoint::prefault() const {
-  std::set<const SafetensorsFile*> done;
-  for (const auto& [name, entry] : entries_)
-    if (done.insert(entry.file.get()).second) entry.file->prefault();
-}
-
 std::uint64_t Checkpoint::data_bytes() const { return data_bytes_; }
 
 at::Tensor Checkpoint::tensor(const std::string& name, at::ScalarType dtype) const {

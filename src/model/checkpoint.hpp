@@ -31,8 +31,6 @@ class Checkpoint {
   at::ScalarType stored_dtype(const std::string& name) const;
   // Total bytes of tensor data over all files.
   std::uint64_t data_bytes() const;
-  // SafetensorsFile::prefault of every file.
-  void prefault() const;
 
   // The tensor on the CPU as `dtype`. When it is stored as `dtype` (and
   // suitably aligned) the result shares the read-only mapped file: never

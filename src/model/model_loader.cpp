@@ -5,7 +5,6 @@
 
 #include "core/error.hpp"
 #include "core/json_file.hpp"
-#include "core/process_memory.hpp"
 #include "model/architectures.hpp"
 #include "model/causal_lm.hpp"
 #include "model/checkpoint.hpp"
@@ -48,12 +47,7 @@ std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& folder, co
   ModelConfig config = read_model_config(folder);
   Checkpoint checkpoint = Checkpoint::open(folder);
   WeightSource weights(checkpoint, folder.string(), options);
-  auto model = build(config, options, weights);
-  // Weights used in place over the mapped files are mapped in now, as part of
-  // loading, when they fit in memory with room to spare (else the kernel
-  // would evict what it just read).
-  if (options.device.is_cpu() && checkpoint.data_bytes() < available_memory_bytes() / 2) checkpoint.prefault();
-  return model;
+  return build(config, options, weights);
 }
 
 std::unique_ptr<CausalLM> random_causal_lm(const ModelConfig& config, const ComputeOptions& options, std::uint64_t seed) {

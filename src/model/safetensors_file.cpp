@@ -256,10 +256,6 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::filesyst
   return file;
 }
 
-void SafetensorsFile::prefault() const {
-  if (mapping_) mapping_->prefault(0, mapping_->size());
-}
-
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   const auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];

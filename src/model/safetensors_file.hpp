@@ -65,9 +65,6 @@ class SafetensorsFile {
   std::uint64_t data_offset() const { return data_offset_; }
   // The whole file image.
   std::span<const std::byte> image() const { return image_; }
-  // Maps a mapped file's pages into this process now, in one call, rather
-  // than one page fault at a time while the first forward pass reads them.
-  void prefault() const;
 
  private:
   SafetensorsFile() = default;
