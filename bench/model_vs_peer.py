@@ -18,9 +18,10 @@ The prompt is a real one: `c2s prompts --task cell_type_prediction` on
 exactly --prompt-tokens tokens. Both models get the same ids.
 
 Run from the repository root after building. The four folders take 17 GiB in --work (du). On the
-2-core machine the Pythia cases took about 3 minutes and Gemma-2-2B fp32 batch 1 took 215 s; its
-batch-16 case had not finished after 6 minutes (see docs/BENCHMARKS.md):
-    bench/model_vs_peer.py --json /tmp/c2s-model-bench/results.json
+2-core machine (2026-11-21) the Pythia cases took about 5 minutes with 3 repeats and the Gemma-2-2B
+cases about 8 minutes with --repeats 1 (see docs/BENCHMARKS.md):
+    bench/model_vs_peer.py --presets pythia-410m --json /tmp/c2s-model-bench/pythia.json
+    bench/model_vs_peer.py --presets gemma-2-2b --repeats 1 --json /tmp/c2s-model-bench/gemma.json
 """
 import argparse, json, os, subprocess, sys, time
 

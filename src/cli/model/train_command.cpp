@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include "cli/example_options.hpp"
@@ -499,6 +500,8 @@ void add_train_command(CommandSet& set) {
         {"truncated_examples", train.truncated()},
         {"trained_parameters", trained},
         {"processes", world},
+        {"threads", at::get_num_threads()},
+        {"blas_kernels", blas_kernels()},
         {"input_tokens_per_s", run_seconds > 0 ? double(input_tokens) / run_seconds : 0.0},
         {"train_seconds", run_seconds},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
