@@ -15,9 +15,10 @@ peak RSS of each; --repeats runs of each, alternating, medians.
 Run from the repository root after building:
     bench/train_vs_peer.py --json /tmp/c2s-train-bench/results.json
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, shutil, sys
 
 from convert_vs_peer import machine
+from model_vs_peer import median, run
 
 C2S = "build/c2s"
 PEER = "bench/train_peer.py"
@@ -25,22 +26,10 @@ DATA = "../shared/data/kang2018_muscat_kang_se_12k.h5ad"
 GIB = 2**30
 
 
-def run(cmd, **kw):
-    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if out.returncode != 0:
-        sys.exit(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-2000:]}")
-    return out.stdout
-
-
 def tokenize(texts, tokenizer, special):
     cmd = [C2S, "-q", "tokenize", "--tokenizer", tokenizer] + (["--add-special-tokens"] if special else [])
     out = run(cmd, input="".join(json.dumps(t) + "\n" for t in texts))
     return [json.loads(l)["ids"] for l in out.splitlines()]
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def main():
