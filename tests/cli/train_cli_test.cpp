@@ -206,10 +206,17 @@ TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   fails(base + " -o " + (d / "g").string() + " --lora --lora-targets no_such_module", "no_such_module", 2);
   const std::string missing = (d / "missing.jsonl").string();
   fails("--model " + golden_model("neox-tiny") + " --examples " + missing + " -o " + (d / "h").string(), "missing.jsonl", 1);
+  // A task needing a label column the store lacks.
+  const std::string h5ad = (d / "sim.h5ad").string(), store = (d / "sim.c2s").string();
+  run_json("simulate -n 120 --genes 300 --cell-types 3 --seed 2 -o " + h5ad);
+  run_json("convert " + h5ad + " -o " + store + " --min-genes 10");
+  fails("--model " + golden_model("neox-tiny") + " --data " + store +
+            " --task cell_type_prediction --label-column no_such_column -o " + (d / "i").string(),
+        "no_such_column", 2);
   // A run folder is not trained over by accident.
   run_json(tiny_run(d / "done", "--max-steps 1"));
   fails(base + " -o " + (d / "done").string(), "--resume", 2);
-  for (const char* name : {"a", "b", "c", "e", "f", "g", "h"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
+  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
 }
 
 }  // namespace
