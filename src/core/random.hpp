@@ -2,6 +2,8 @@
 // so that per-cell results never depend on thread count or processing order.
 #pragma once
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace c2s {
 
@@ -80,5 +82,12 @@ class Rng {
   std::uint32_t half_ = 0;
   bool has_half_ = false;
 };
+
+// Fisher-Yates shuffle of `v`, one rng.below() draw per step from the end:
+// the order follows from the stream alone.
+template <class T>
+void shuffle(std::vector<T>& v, Rng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
 
 }  // namespace c2s

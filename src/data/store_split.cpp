@@ -12,14 +12,6 @@
 
 namespace c2s {
 
-namespace {
-
-void shuffle(std::vector<std::size_t>& v, Rng& rng) {
-  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
-}
-
-}  // namespace
-
 Column assign_splits(const SentenceStore& store, const SplitOptions& options) {
   const auto& f = options.fractions;
   if (f.size() != 3) throw UsageError("--fractions takes three numbers: train,validation,test");

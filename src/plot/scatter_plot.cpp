@@ -93,7 +93,7 @@ void draw_dots(Canvas& canvas, const ScatterPlot& plot, const PlotArea& area, st
   // a fixed shuffle interleaves them and keeps the image reproducible.
   if (!plot.categories.empty()) {
     Rng rng(0x5ca77e4);
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+    shuffle(order, rng);
   }
   cairo_t* cr = canvas.cr();
   for (std::size_t i : order) {

@@ -170,7 +170,7 @@ void plan_multi_cell(const SentenceStore& store, const std::vector<std::uint8_t>
     plan.groups.push_back(key);
     plan.group_abstracts.push_back(abstract);
     const std::int32_t label = tissue ? intern.id(columns[0]->text(std::size_t(cells[0]))) : -1;
-    for (std::size_t i = cells.size(); i > 1; --i) std::swap(cells[i - 1], cells[rng.below(i)]);
+    shuffle(cells, rng);
     // Examples of a drawn size; the one that would leave fewer than min_cells
     // behind takes the rest when that fits within max_cells.
     std::int64_t pos = 0, left = std::int64_t(cells.size());

@@ -8,15 +8,6 @@
 
 namespace c2s {
 
-namespace {
-
-template <typename T>
-void shuffle(std::vector<T>& v, Rng& rng) {
-  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
-}
-
-}  // namespace
-
 std::vector<TrainingStep> plan_epoch(const TrainingExamples& examples, const BatchPlanOptions& options,
                                      std::int64_t epoch) {
   if (options.micro_batch_size < 1 || options.micro_batches < 1)

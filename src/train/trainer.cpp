@@ -148,7 +148,7 @@ double Trainer::evaluate(const TrainingExamples& examples, std::int64_t max_exam
   std::iota(chosen.begin(), chosen.end(), std::size_t(0));
   if (max_examples > 0 && std::int64_t(chosen.size()) > max_examples) {
     Rng rng(options_.seed, 0x6576616cull);  // the same sample at every evaluation
-    for (std::size_t i = chosen.size(); i > 1; --i) std::swap(chosen[i - 1], chosen[rng.below(i)]);
+    shuffle(chosen, rng);
     chosen.resize(std::size_t(max_examples));
   }
   std::stable_sort(chosen.begin(), chosen.end(), [&](std::size_t a, std::size_t b) { return examples.length(a) < examples.length(b); });

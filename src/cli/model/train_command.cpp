@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "cli/example_options.hpp"
+#include "cli/list_option.hpp"
 #include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "core/atomic_output.hpp"
@@ -329,12 +330,7 @@ void add_train_command(CommandSet& set) {
       if (a.resume) {
         params = load_lora(*lm, last);
       } else {
-        LoraConfig lc{a.lora_rank, a.lora_alpha, a.lora_dropout, {}};
-        for (std::size_t b = 0, e; b < a.lora_targets.size(); b = e + 1) {
-          e = a.lora_targets.find(',', b);
-          if (e == std::string::npos) e = a.lora_targets.size();
-          if (e > b) lc.target_modules.push_back(a.lora_targets.substr(b, e - b));
-        }
+        LoraConfig lc{a.lora_rank, a.lora_alpha, a.lora_dropout, split_list(a.lora_targets)};
         params = attach_lora(*lm, lc, a.example.seed);
       }
       set_lora_training(*lm, true);
