@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/activation_checkpoint.hpp"
 #include "model/compute_options.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_config.hpp"
@@ -60,6 +61,11 @@ class CausalLM {
   // counting the tokens that will run after it.
   void check_input(std::span<const std::int64_t> ids, std::int64_t more, const std::string& what) const;
 
+  // Training on long sequences: each decoder layer is run again in the
+  // backward pass instead of keeping its activations (model/activation_checkpoint.hpp).
+  void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
+  bool activation_checkpointing() const { return checkpoint_layers_; }
+
   // An empty cache for `batch` rows of up to `capacity` tokens (it grows).
   KvCache make_cache(std::int64_t batch, std::int64_t capacity) const {
     return KvCache(config_, options_, batch, capacity);
@@ -67,12 +73,16 @@ class CausalLM {
 
  protected:
   CausalLM(ModelConfig config, ComputeOptions options) : config_(std::move(config)), options_(options) {}
+  // One decoder layer, fn(x): checkpointed when switched on (and autograd
+  // records), with the LoRA dropout generators' states kept for the rerun.
+  at::Tensor run_layer(const LayerFunction& fn, const at::Tensor& x) const;
   ModelConfig config_;
   ComputeOptions options_;
   std::vector<std::pair<std::string, at::Tensor>> parameters_;
   // Filled by each architecture while it is built; the layers must not move
   // afterwards (their containers are reserved up front).
   std::vector<std::pair<std::string, Linear*>> linears_;
+  bool checkpoint_layers_ = false;
 };
 
 // Loads config.json and the weights of `folder` (Errors name the file and the

@@ -61,15 +61,19 @@ class Gemma2 final : public CausalLM {
     auto x = at::embedding(embed_, in.input_ids) * normalizer;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& l = layers_[i];
-      auto h = l.norm_in(x);
-      auto q = ctx.rotate(l.q(h).view({B, T, c.num_heads, c.head_dim}).transpose(1, 2));
-      auto k = ctx.rotate(l.k(h).view({B, T, c.num_kv_heads, c.head_dim}).transpose(1, 2));
-      auto v = l.v(h).view({B, T, c.num_kv_heads, c.head_dim}).transpose(1, 2);
-      auto [keys, values] = ctx.keys_values(std::int64_t(i), k, v);
-      auto attn = l.o(attend(q, keys, values, ctx.blocked(l.sliding), c.attention_scale(), c.attn_logit_softcapping));
-      x = x + l.norm_post_attn(attn);
-      h = l.norm_pre_mlp(x);
-      x = x + l.norm_post_mlp(l.down(activation(l.gate(h), c.activation) * l.up(h)));
+      x = run_layer(
+          [&c, &l, ctx, B, T, i](const at::Tensor& x) {
+            auto h = l.norm_in(x);
+            auto q = ctx.rotate(l.q(h).view({B, T, c.num_heads, c.head_dim}).transpose(1, 2));
+            auto k = ctx.rotate(l.k(h).view({B, T, c.num_kv_heads, c.head_dim}).transpose(1, 2));
+            auto v = l.v(h).view({B, T, c.num_kv_heads, c.head_dim}).transpose(1, 2);
+            auto [keys, values] = ctx.keys_values(std::int64_t(i), k, v);
+            auto attn = l.o(attend(q, keys, values, ctx.blocked(l.sliding), c.attention_scale(), c.attn_logit_softcapping));
+            auto y = x + l.norm_post_attn(attn);
+            h = l.norm_pre_mlp(y);
+            return y + l.norm_post_mlp(l.down(activation(l.gate(h), c.activation) * l.up(h)));
+          },
+          x);
     }
     ctx.finish();
     return final_norm_(x);

@@ -57,10 +57,14 @@ class Gpt2 final : public CausalLM {
     auto x = at::embedding(wte_, in.input_ids) + at::embedding(wpe_, in.position_ids);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& l = layers_[i];
-      auto qkv = l.c_attn(l.ln_1(x)).view({B, T, 3, c.num_heads, c.head_dim}).permute({2, 0, 3, 1, 4});
-      auto [keys, values] = ctx.keys_values(std::int64_t(i), qkv[1], qkv[2]);
-      x = l.c_proj(attend(qkv[0], keys, values, ctx.blocked(false), c.attention_scale(), 0.0)) + x;
-      x = l.mlp_proj(activation(l.c_fc(l.ln_2(x)), c.activation)) + x;
+      x = run_layer(
+          [&c, &l, ctx, B, T, i](const at::Tensor& x) {
+            auto qkv = l.c_attn(l.ln_1(x)).view({B, T, 3, c.num_heads, c.head_dim}).permute({2, 0, 3, 1, 4});
+            auto [keys, values] = ctx.keys_values(std::int64_t(i), qkv[1], qkv[2]);
+            auto y = l.c_proj(attend(qkv[0], keys, values, ctx.blocked(false), c.attention_scale(), 0.0)) + x;
+            return l.mlp_proj(activation(l.c_fc(l.ln_2(y)), c.activation)) + y;
+          },
+          x);
     }
     ctx.finish();
     return ln_f_(x);

@@ -55,18 +55,18 @@ class GptNeox final : public CausalLM {
     auto x = at::embedding(embed_, in.input_ids);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& l = layers_[i];
-      // [B, T, heads, 3, head_size]: each head owns its q, k, v in turn.
-      auto qkv = l.qkv(l.ln_attn(x)).view({B, T, c.num_heads, 3, c.head_dim}).permute({3, 0, 2, 1, 4});
-      auto q = ctx.rotate(qkv[0]), k = ctx.rotate(qkv[1]);
-      auto [keys, values] = ctx.keys_values(std::int64_t(i), k, qkv[2]);
-      auto attn = l.dense(attend(q, keys, values, ctx.blocked(false), c.attention_scale(), 0.0));
-      if (c.parallel_residual) {
-        auto mlp = l.down(activation(l.up(l.ln_mlp(x)), c.activation));
-        x = mlp + attn + x;
-      } else {
-        auto y = attn + x;
-        x = l.down(activation(l.up(l.ln_mlp(y)), c.activation)) + y;
-      }
+      x = run_layer(
+          [&c, &l, ctx, B, T, i](const at::Tensor& x) {
+            // [B, T, heads, 3, head_size]: each head owns its q, k, v in turn.
+            auto qkv = l.qkv(l.ln_attn(x)).view({B, T, c.num_heads, 3, c.head_dim}).permute({3, 0, 2, 1, 4});
+            auto q = ctx.rotate(qkv[0]), k = ctx.rotate(qkv[1]);
+            auto [keys, values] = ctx.keys_values(std::int64_t(i), k, qkv[2]);
+            auto attn = l.dense(attend(q, keys, values, ctx.blocked(false), c.attention_scale(), 0.0));
+            if (c.parallel_residual) return l.down(activation(l.up(l.ln_mlp(x)), c.activation)) + attn + x;
+            auto y = attn + x;
+            return l.down(activation(l.up(l.ln_mlp(y)), c.activation)) + y;
+          },
+          x);
     }
     ctx.finish();
     return final_norm_(x);

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/json_file.hpp"
 #include "model/architectures.hpp"
+#include "model/layers.hpp"
 #include "model/causal_lm.hpp"
 #include "model/checkpoint.hpp"
 
@@ -34,6 +35,14 @@ void CausalLM::check_input(std::span<const std::int64_t> ids, std::int64_t more,
   if (config_.architecture == Architecture::Gpt2 && positions > config_.max_positions)
     throw Error(what + ": needs " + std::to_string(positions) + " positions, the model has " +
                 std::to_string(config_.max_positions));
+}
+
+at::Tensor CausalLM::run_layer(const LayerFunction& fn, const at::Tensor& x) const {
+  if (!checkpoint_layers_) return fn(x);
+  std::vector<at::Generator> generators;
+  for (const auto& [name, linear] : linears_)
+    if (linear->lora && linear->lora->training && linear->lora->dropout > 0) generators.push_back(linear->lora->generator);
+  return checkpointed(fn, x, generators);
 }
 
 std::uint64_t CausalLM::parameter_bytes() const {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,9 @@
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/json_file.hpp"
+#include "data/sentence_store.hpp"
+#include "text/builtin_prompts.hpp"
+#include "text/prompt_tasks.hpp"
 #include "text/utf8.hpp"
 
 namespace c2s {
@@ -233,6 +237,43 @@ class Vocabulary {
 
 std::vector<std::string> gene_tokenizer_words(std::string_view text) {
   return pre_tokenizer().split(normalize(text));
+}
+
+GeneTokenizerInputs gene_tokenizer_inputs(const SentenceStore& store, const std::vector<std::string>& label_columns,
+                                          const std::vector<std::string>& organisms,
+                                          const std::vector<std::string>& prompt_files,
+                                          std::vector<std::string>* columns_used) {
+  GeneTokenizerInputs inputs;
+  inputs.genes = store.genes();
+  std::vector<std::string> columns = label_columns;
+  if (columns.empty())
+    for (const auto& c : store.obs().columns)
+      if (c.kind != Column::Kind::Numeric && c.name != "split") columns.push_back(c.name);
+  for (const auto& name : columns) {
+    const Column* c = store.obs().find(name);
+    if (!c) {
+      std::string known;
+      for (const auto& k : store.obs().columns) known += (known.empty() ? "" : ", ") + k.name;
+      throw Error(store.path(), "no obs column '" + name + "' (columns: " + (known.empty() ? "none" : known) + ")");
+    }
+    std::set<std::string> values;
+    for (std::size_t i = 0; i < c->size(); ++i)
+      if (std::string v = c->text(i); !v.empty()) values.insert(v);
+    inputs.labels.insert(inputs.labels.end(), values.begin(), values.end());
+  }
+  inputs.label_values = inputs.labels.size();
+  // Words that prompts carry besides templates and labels: the organism and
+  // the multi-cell joiner's "Cell N:".
+  inputs.labels.insert(inputs.labels.end(), organisms.begin(), organisms.end());
+  inputs.labels.push_back("Cell 1:");
+  auto add = [&](const PromptTemplates& set) {
+    for (const auto* list : {&set.model_input, &set.response})
+      inputs.templates.insert(inputs.templates.end(), list->begin(), list->end());
+  };
+  for (const auto& spec : task_specs()) add(builtin_prompts(spec.task));
+  for (const auto& file : prompt_files) add(PromptTemplates::load(file));
+  if (columns_used) *columns_used = columns;
+  return inputs;
 }
 
 GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, const fs::path& folder) {

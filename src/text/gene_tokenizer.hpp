@@ -47,6 +47,7 @@ struct GeneTokenizerInputs {
   std::vector<std::string> labels;  // label values (cell types, tissues...): their words
   // Prompt templates: the words of their literal text.
   std::vector<PromptTemplate> templates;
+  std::size_t label_values = 0;  // how many of `labels` came from label columns
 };
 
 struct GeneTokenizerSummary {
@@ -55,6 +56,18 @@ struct GeneTokenizerSummary {
   std::size_t label_words = 0;     // tokens first seen in labels
   std::size_t template_words = 0;  // tokens first seen in templates
 };
+
+class SentenceStore;
+
+// The inputs for a store: its genes; the values of `label_columns` (empty:
+// every non-numeric obs column but `split`; an Error naming the store for an
+// unknown one); the organisms and the multi-cell joiner's "Cell 1:"; the
+// built-in templates of every task and those of `prompt_files`.
+// `columns_used` (optional) receives the label columns taken.
+GeneTokenizerInputs gene_tokenizer_inputs(const SentenceStore& store, const std::vector<std::string>& label_columns,
+                                          const std::vector<std::string>& organisms,
+                                          const std::vector<std::string>& prompt_files,
+                                          std::vector<std::string>* columns_used = nullptr);
 
 // Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json
 // into `folder`, which is created, or replaced as a whole, atomically.

@@ -66,13 +66,13 @@ std::string tiny_run(const fs::path& out, const std::string& extra) {
 TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
   const fs::path d = dir() / "scratch";
   fs::create_directories(d);
-  const std::string h5ad = (d / "sim.h5ad").string(), store = (d / "sim.c2s").string(), tok = (d / "tok").string();
+  const std::string h5ad = (d / "sim.h5ad").string(), store = (d / "sim.c2s").string();
   run_json("simulate -n 300 --genes 400 --cell-types 4 --seed 5 -o " + h5ad);
   run_json("convert " + h5ad + " -o " + store + " --min-genes 20");
   run_json("split " + store);
-  run_json("tokenizer build " + store + " -o " + tok);
   const fs::path run = d / "run";
-  json s = run_json("--threads 2 train --init tiny --tokenizer " + tok + " --data " + store +
+  // No --tokenizer: the run makes the store's gene tokenizer itself.
+  json s = run_json("--threads 2 train --init tiny --data " + store +
                     " --task cell_type_prediction --top-k 30 -o " + run.string() +
                     " --batch-size 8 --lr 3e-3 --max-steps 24 --warmup-steps 2 --eval-every 12 --eval-examples 40");
   EXPECT_EQ(s["steps"], 24);
@@ -85,6 +85,9 @@ TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
   EXPECT_EQ(steps.front()["lr"], 0.0);  // warmup starts at 0, as transformers
   EXPECT_TRUE(s["best_validation_loss"].is_number());
 
+  EXPECT_TRUE(fs::exists(run / "gene_tokenizer" / "tokenizer.json"));
+  EXPECT_TRUE(slurp_file(run / "gene_tokenizer" / "tokenizer.json") ==
+              slurp_file(run / "checkpoint-last" / "tokenizer.json"));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "c2s_task.json", "trainer_state.json",
                         "optimizer.safetensors"})
     EXPECT_TRUE(fs::exists(run / "checkpoint-last" / f)) << f;
@@ -126,7 +129,8 @@ TEST(TrainCli, CtrlCSavesACheckpointThatResumesExactly) {
   run_json(tiny_run(whole, steps));
   const std::string cmd = "( " + std::string(C2S_BINARY) + " " + tiny_run(cut, steps) +
                           " --json -q > " + (dir() / "int.out").string() + " 2> " + (dir() / "int.err").string() +
-                          " & pid=$!; sleep 1.5; kill -INT $pid; wait $pid )";
+                          " & pid=$!; for i in $(seq 600); do [ -s " + (cut / "train_log.jsonl").string() +
+                          " ] && break; sleep 0.05; done; kill -INT $pid; wait $pid )";  // once training runs
   const int status = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0) << slurp_file(dir() / "int.err");
   const json s = json::parse(slurp_file(dir() / "int.out"));
@@ -190,6 +194,18 @@ print(err); sys.exit(0 if err < 1e-6 else 1)
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
+TEST(TrainCli, ActivationCheckpointingKeepsTheLossCurve) {
+  const fs::path plain = dir() / "plain", recomputed = dir() / "recomputed";
+  run_json(tiny_run(plain, "--max-steps 5"));
+  const json s = run_json(tiny_run(recomputed, "--max-steps 5 --activation-checkpointing"));
+  EXPECT_EQ(s["activation_checkpointing"], true);
+  const auto x = log_steps(plain), y = log_steps(recomputed);
+  ASSERT_EQ(x.size(), 5u);
+  ASSERT_EQ(y.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i)
+    EXPECT_NEAR(x[i]["loss"].get<double>(), y[i]["loss"].get<double>(), 1e-5) << "step " << i + 1;
+}
+
 TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   const fs::path d = dir() / "bad";
   fs::create_directories(d);
@@ -213,10 +229,18 @@ TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   fails("--model " + golden_model("neox-tiny") + " --data " + store +
             " --task cell_type_prediction --label-column no_such_column -o " + (d / "i").string(),
         "no_such_column", 2);
+  // A split store whose train split is empty (not trained on whole).
+  run_json("split " + store + " --fractions 0,0.5,0.5");
+  fails("--model " + golden_model("neox-tiny") + " --data " + store + " --task cell_type_prediction -o " +
+            (d / "j").string(),
+        "no \"train\" cells", 1);
+  // An output folder that cannot be made.
+  std::ofstream(d / "a_file") << "x";
+  fails(base + " -o " + (d / "a_file" / "run").string(), "cannot write", 1);
   // A run folder is not trained over by accident.
   run_json(tiny_run(d / "done", "--max-steps 1"));
   fails(base + " -o " + (d / "done").string(), "--resume", 2);
-  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
+  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i", "j"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "model/compute_options.hpp"
 #include "model/lora.hpp"
 #include "model/model_config.hpp"
+#include "text/gene_tokenizer.hpp"
 #include "train/trainer.hpp"
 #include "train/training_checkpoint.hpp"
 
@@ -46,7 +47,7 @@ struct TrainArgs {
                eval_every = 0, eval_examples = 256, save_every = 0, log_every = 1;
   double lr = 1e-4, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8, max_grad_norm = 1.0,
          max_minutes = 0;
-  bool bf16 = false, resume = false;
+  bool bf16 = false, resume = false, checkpointing = false;
   bool lora = false, merge_lora = false;
   std::int64_t lora_rank = 8;
   double lora_alpha = 16, lora_dropout = 0.05;
@@ -85,8 +86,12 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   ExampleOptions options = example_options(cmd, a.example);
   SentenceStore store(a.data);
   // Split stores (c2s split) train on "train" and validate on "validation";
-  // others train on every cell and validate on nothing.
-  const bool split = store_has_split(store, "train");
+  // others train on every cell and validate on nothing. A split store
+  // without training cells is refused, never trained on whole (its test
+  // cells included).
+  const bool split = store.obs().find("split") != nullptr;
+  if (split && !store_has_split(store, "train"))
+    throw Error(a.data, "the store's split column has no \"train\" cells (re-split it: c2s split STORE --fractions ...)");
   if (split) options.split = "train";
   ExamplePlan plan = plan_examples(store, options);
   ex.train = format_plan(store, plan, formatter);
@@ -113,13 +118,16 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
 // float32 for the trained tensors (weights alone for frozen ones), plus the
 // activations autograd keeps for one micro-batch (an estimate from the
 // shape: about 34 values per hidden unit and token per layer, as for
-// transformer training generally, and the logits three times).
+// transformer training generally, and the logits three times). With
+// activation checkpointing, one layer's activations and every layer's input.
 std::uint64_t training_memory_estimate(const ModelConfig& c, std::uint64_t trained, std::uint64_t frozen,
-                                       std::int64_t batch, std::int64_t length, bool bf16) {
+                                       std::int64_t batch, std::int64_t length, bool bf16, bool checkpointing) {
   const double tokens = double(batch) * double(length);
   const double per_value = bf16 ? 2.0 : 4.0;
-  const double activations = tokens * double(c.num_layers) * double(c.hidden_size) * 34.0 * per_value / 2.0 +
-                             tokens * double(c.vocab_size) * 4.0 * 3.0;
+  const double layer = tokens * double(c.hidden_size) * 34.0 * per_value / 2.0;
+  const double kept = checkpointing ? layer + tokens * double(c.num_layers) * double(c.hidden_size) * per_value
+                                    : layer * double(c.num_layers);
+  const double activations = kept + tokens * double(c.vocab_size) * 4.0 * 3.0;
   return std::uint64_t(16.0 * double(trained) + 4.0 * double(frozen) + activations);
 }
 
@@ -180,7 +188,8 @@ void add_train_command(CommandSet& set) {
   model->excludes(init);
   cmd->add_option("--arch", a.arch, "With --init tiny|small|base: gpt_neox or gemma2")->capture_default_str();
   cmd->add_option("--tokenizer", a.tokenizer,
-                  "With --init: the tokenizer folder (e.g. a gene tokenizer from `c2s tokenizer`)");
+                  "With --init: the tokenizer folder (default with --data: a gene tokenizer of the store, made "
+                  "in OUT/gene_tokenizer)");
   auto* data = cmd->add_option("--data", a.data, "Sentence store whose cells make the examples (with --task)");
   auto* examples = cmd->add_option("--examples", a.examples, "Task examples JSONL (c2s prompts output) instead of --data");
   data->excludes(examples);
@@ -221,6 +230,8 @@ void add_train_command(CommandSet& set) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--log-every", a.log_every, "Log every N steps")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--bf16", a.bf16, "bfloat16 autocast (float32 master weights)");
+  cmd->add_flag("--activation-checkpointing", a.checkpointing,
+                "Recompute each layer in the backward pass instead of keeping its activations (long sequences)");
   cmd->add_flag("--resume", a.resume, "Continue the run in the output folder from its checkpoint-last");
   cmd->add_flag("--lora", a.lora, "Train LoRA adapters only (the base weights stay frozen)");
   cmd->add_option("--lora-rank", a.lora_rank, "LoRA rank")->capture_default_str();
@@ -245,8 +256,8 @@ void add_train_command(CommandSet& set) {
     if (a.model.empty() && a.init.empty() && !a.resume) throw UsageError("give --model DIR or --init SIZE|CONFIG");
     if (a.data.empty() == a.examples.empty()) throw UsageError("give --data STORE (with --task) or --examples FILE");
     if (!a.data.empty() && a.example.task.empty()) throw UsageError("--data needs --task");
-    if (!a.init.empty() && a.tokenizer.empty() && !a.resume)
-      throw UsageError("--init needs --tokenizer (e.g. a gene tokenizer made by `c2s tokenizer STORE -o DIR`)");
+    if (!a.init.empty() && a.tokenizer.empty() && a.data.empty() && !a.resume)
+      throw UsageError("--init with --examples needs --tokenizer (e.g. a gene tokenizer made by `c2s tokenizer build STORE -o DIR`)");
     if (a.loss_on != "response" && a.loss_on != "all") throw UsageError("--loss-on must be response or all");
     if (!(a.lr > 0) || !std::isfinite(a.lr)) throw UsageError("--lr must be a positive number");
     if (a.lora && !a.init.empty()) throw UsageError("--lora needs a trained --model to adapt, not --init");
@@ -268,6 +279,20 @@ void add_train_command(CommandSet& set) {
       throw Error(last.string(), "nothing to resume (no trainer_state.json)");
     if (!a.resume && rank == 0 && fs::exists(last))
       throw UsageError(a.output + " already holds a run (checkpoint-last): --resume it or choose another folder");
+
+    // From scratch without --tokenizer: a gene tokenizer of the store
+    // (its genes, label values and the prompt templates), made once by rank 0
+    // before the other ranks start.
+    std::string tokenizer_dir = a.tokenizer;
+    if (!a.init.empty() && a.tokenizer.empty() && !a.resume) {
+      tokenizer_dir = (out / "gene_tokenizer").string();
+      if (rank == 0) {
+        std::vector<std::string> templates;
+        if (!a.example.prompts.empty()) templates.push_back(a.example.prompts);
+        write_gene_tokenizer(gene_tokenizer_inputs(SentenceStore(a.data), {}, {a.example.organism}, templates),
+                             tokenizer_dir);
+      }
+    }
 
     // Data-parallel ranks on this machine.
     std::vector<pid_t> children;
@@ -294,9 +319,9 @@ void add_train_command(CommandSet& set) {
       lm = load_causal_lm(a.model, options);
       tokenizer_folder = a.model;
     } else {
-      auto tok = load_tokenizer(a.tokenizer);
+      auto tok = load_tokenizer(tokenizer_dir);
       const auto& ids = tok->special_ids();
-      if (!ids.eos) throw Error(a.tokenizer, "tokenizer has no end-of-sequence token");
+      if (!ids.eos) throw Error(tokenizer_dir, "tokenizer has no end-of-sequence token");
       const ModelConfig shape =
           fs::exists(a.init) ? parse_model_config(read_json_file(a.init), a.init)
                              : scratch_model_config(a.init, a.arch, std::int64_t(tok->vocab_size()), ids.bos.value_or(*ids.eos),
@@ -305,7 +330,7 @@ void add_train_command(CommandSet& set) {
         throw Error(a.init, "vocab_size " + std::to_string(shape.vocab_size) + " is smaller than the tokenizer's " +
                                 std::to_string(tok->vocab_size()) + " tokens");
       lm = random_causal_lm(shape, options, a.example.seed);
-      tokenizer_folder = a.tokenizer;
+      tokenizer_folder = tokenizer_dir;
     }
     auto tokenizer = load_tokenizer(tokenizer_folder);
     const auto& config = lm->config();
@@ -341,12 +366,12 @@ void add_train_command(CommandSet& set) {
     for (const auto& [name, p] : params) trained += std::uint64_t(p.numel());
     const std::uint64_t total_params = lm->parameter_bytes() / 4;
     const std::uint64_t need = training_memory_estimate(config, trained, total_params - std::min(total_params, trained),
-                                                        a.batch_size, longest, a.bf16);
+                                                        a.batch_size, longest, a.bf16, a.checkpointing);
     if (const std::uint64_t free = available_memory_bytes(); free > 0 && need > free)
       throw Error("train", "needs about " + gib(need) + " (weights, gradients, AdamW state and one micro-batch of " +
                                std::to_string(a.batch_size) + " x " + std::to_string(longest) +
                                " tokens), more than the " + gib(free) +
-                               " available: lower --batch-size or --max-length, or use --lora");
+                               " available: lower --batch-size or --max-length, or use --lora or --activation-checkpointing");
     {
       std::vector<at::Tensor> start;
       for (auto& [name, p] : params) start.push_back(p.detach());
@@ -366,6 +391,7 @@ void add_train_command(CommandSet& set) {
     to.epochs = a.epochs;
     to.max_steps = a.max_steps;
     to.bf16_autocast = a.bf16;
+    lm->set_activation_checkpointing(a.checkpointing);
     to.pad_id = tokenizer->special_ids().pad.value_or(*tokenizer->special_ids().eos);
     Trainer trainer(*lm, params, train, to, parallel);
     double best_loss = INFINITY;
@@ -504,6 +530,7 @@ void add_train_command(CommandSet& set) {
         {"skipped_steps", trainer.progress().skipped_steps},
         {"peak_rss_bytes", peak_resident_bytes()},
         {"memory_estimate_bytes", need},
+        {"activation_checkpointing", a.checkpointing},
     };
     emit_summary(g, summary);
   });
