@@ -103,4 +103,23 @@ nlohmann::json describe_splits(const SentenceStore& store, const Column& split, 
   return out;
 }
 
+std::vector<std::int64_t> cells_in_split(const SentenceStore& store, const std::string& name) {
+  const Column* split = store.obs().find("split");
+  if (!split) throw Error(store.path(), "the store has no split yet (run `c2s split` first)");
+  std::vector<std::int64_t> cells;
+  std::set<std::string> present;
+  for (std::size_t i = 0; i < split->size(); ++i) {
+    std::string value = split->text(i);
+    if (value == name) cells.push_back(std::int64_t(i));
+    if (!value.empty()) present.insert(std::move(value));
+  }
+  if (cells.empty()) {
+    std::string held;
+    for (const auto& v : present) held += (held.empty() ? "" : ", ") + v;
+    throw Error(store.path(), fmt::format("no cells in split '{}' (the store's splits with cells: {})", name,
+                                          held.empty() ? "none" : held));
+  }
+  return cells;
+}
+
 }  // namespace c2s

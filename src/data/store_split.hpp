@@ -24,5 +24,8 @@ inline const std::vector<std::string> kSplitNames{"train", "validation", "test"}
 Column assign_splits(const SentenceStore& store, const SplitOptions& options);
 // Cells and (with `by`) groups per split.
 nlohmann::json describe_splits(const SentenceStore& store, const Column& split, const std::string& by);
+// The cells (ascending) whose `split` is `name`. An Error when the store has
+// no split column or no cell in that split (naming the splits it has).
+std::vector<std::int64_t> cells_in_split(const SentenceStore& store, const std::string& name);
 
 }  // namespace c2s

@@ -30,7 +30,7 @@ std::string store() {
 
 TEST(Commands, HelpForEverySubcommand) {
   for (std::string sub : {"simulate", "convert", "info", "export", "split", "merge", "inverse fit", "reconstruct",
-                          "pipeline", "prompts"}) {
+                          "pipeline", "prompts", "baseline"}) {
     CliResult r = run_c2s(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;

@@ -1,0 +1,141 @@
+#include "evaluation/expression_matrix.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "core/error.hpp"
+#include "core/thread_pool.hpp"
+
+namespace c2s {
+
+namespace {
+
+constexpr std::int64_t kReadBlock = 4096;
+
+// The log base of a provenance's preprocessing, if it records one.
+std::optional<double> recorded_log_base(const nlohmann::json& provenance) {
+  if (provenance.contains("merged_from") && provenance["merged_from"].is_array()) {
+    std::optional<double> base;
+    for (const auto& input : provenance["merged_from"]) {
+      auto b = input.contains("provenance") ? recorded_log_base(input["provenance"]) : std::nullopt;
+      if (!b || (base && *base != *b)) return std::nullopt;
+      base = b;
+    }
+    return base;
+  }
+  if (!provenance.contains("preprocessing")) return std::nullopt;
+  const auto& p = provenance["preprocessing"];
+  if (!p.is_object() || !p.value("enabled", false) || !p.contains("log_base") || !p["log_base"].is_number())
+    return std::nullopt;
+  const double base = p["log_base"].get<double>();
+  if (!(base > 1) || !std::isfinite(base)) return std::nullopt;
+  return base;
+}
+
+// Calls visit(position, block, cell_in_block) for every wanted cell, reading
+// the store in blocks of consecutive cells between the first and the last
+// wanted one (two reads per block instead of two per cell).
+template <class Visit>
+void for_each_cell(const SentenceStore& store, const std::vector<std::int64_t>& cells, Visit&& visit) {
+  std::vector<std::size_t> order(cells.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cells[a] < cells[b]; });
+  for (auto c : cells)
+    if (c < 0 || c >= store.n_cells())
+      throw Error(store.path(), fmt::format("cell {} out of range ({} cells)", c, store.n_cells()));
+  CellBlock block;
+  std::size_t next = 0;
+  while (next < order.size()) {
+    const std::int64_t begin = cells[order[next]];
+    const std::int64_t end = std::min(store.n_cells(), begin + kReadBlock);
+    store.read(begin, end, block);
+    std::size_t last = next;
+    while (last < order.size() && cells[order[last]] < end) ++last;
+    // The rows of one block are independent: filled on the pool.
+    const std::size_t first = next;
+    ThreadPool::global().parallel_for(last - first, [&](std::size_t k) {
+      const std::size_t at = order[first + k];
+      visit(at, block, std::size_t(cells[at] - begin));
+    });
+    next = last;
+  }
+}
+
+}  // namespace
+
+double natural_log_scale(const SentenceStore& store) {
+  auto base = recorded_log_base(store.provenance());
+  return base ? std::log(*base) : 1.0;
+}
+
+DenseMatrix expression_matrix(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                              const std::vector<std::uint32_t>& genes, double scale) {
+  const std::size_t n_genes = std::size_t(store.n_genes());
+  std::vector<std::int64_t> column(n_genes, -1);
+  if (genes.empty()) {
+    std::iota(column.begin(), column.end(), std::int64_t(0));
+  } else {
+    for (std::size_t j = 0; j < genes.size(); ++j) {
+      if (genes[j] >= n_genes) throw Error(store.path(), fmt::format("gene index {} out of range ({} genes)", genes[j], n_genes));
+      column[genes[j]] = std::int64_t(j);
+    }
+  }
+  DenseMatrix m(cells.size(), genes.empty() ? n_genes : genes.size());
+  for_each_cell(store, cells, [&](std::size_t row, const CellBlock& block, std::size_t c) {
+    auto out = m.row(row);
+    std::int64_t g = block.offsets[c];
+    for (std::int64_t r = block.run_offsets[c]; r < block.run_offsets[c + 1]; ++r) {
+      const float value = float(double(block.run_values[std::size_t(r)]) * scale);
+      for (std::uint32_t k = 0; k < block.run_lengths[std::size_t(r)]; ++k, ++g) {
+        const std::int64_t j = column[block.genes[std::size_t(g)]];
+        if (j >= 0) out[std::size_t(j)] = value;
+      }
+    }
+  });
+  return m;
+}
+
+std::vector<std::uint32_t> highly_variable_genes(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                                                 std::size_t n) {
+  const std::size_t n_genes = std::size_t(store.n_genes());
+  std::vector<std::uint32_t> all(n_genes);
+  std::iota(all.begin(), all.end(), std::uint32_t(0));
+  if (n >= n_genes) return all;
+  if (cells.empty()) throw Error(store.path(), "no cells to choose variable genes from");
+  // Per cell, its genes' values; summed per gene afterwards in cell order,
+  // so the sums do not depend on the thread count.
+  std::vector<std::vector<std::pair<std::uint32_t, float>>> entries(cells.size());
+  for_each_cell(store, cells, [&](std::size_t at, const CellBlock& block, std::size_t c) {
+    auto& e = entries[at];
+    std::int64_t g = block.offsets[c];
+    for (std::int64_t r = block.run_offsets[c]; r < block.run_offsets[c + 1]; ++r)
+      for (std::uint32_t k = 0; k < block.run_lengths[std::size_t(r)]; ++k, ++g)
+        e.emplace_back(block.genes[std::size_t(g)], block.run_values[std::size_t(r)]);
+  });
+  std::vector<double> sum(n_genes, 0), sum_sq(n_genes, 0);
+  for (const auto& e : entries)
+    for (auto [g, v] : e) {
+      sum[g] += v;
+      sum_sq[g] += double(v) * v;
+    }
+  const double count = double(cells.size());
+  std::vector<double> variance(n_genes);
+  for (std::size_t g = 0; g < n_genes; ++g) {
+    const double mean = sum[g] / count;
+    variance[g] = std::max(0.0, sum_sq[g] / count - mean * mean);
+  }
+  std::stable_sort(all.begin(), all.end(), [&](std::uint32_t a, std::uint32_t b) { return variance[a] > variance[b]; });
+  all.resize(n);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+std::vector<std::uint32_t> default_feature_genes(const SentenceStore& store, const std::vector<std::int64_t>& cells) {
+  return highly_variable_genes(store, cells, kDefaultFeatureGenes);
+}
+
+}  // namespace c2s
