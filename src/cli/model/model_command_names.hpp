@@ -16,6 +16,7 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
       {"embed", "Embed prompts: mean (or last-token) of the model's last hidden states"},
       {"init-model", "Write a Hugging Face model folder with random weights (a released model's shape or a config.json)"},
       {"train", "Fine-tune a model (all weights or LoRA) or train one from scratch on a task's examples"},
+      {"annotate", "Predict each cell's label (cell type...) with a trained model, scored against the truth when known"},
   };
   return names;
 }

@@ -9,6 +9,7 @@ void add_model_commands(CommandSet& set) {
   add_embed_command(set);
   add_init_model_command(set);
   add_train_command(set);
+  add_annotate_command(set);
 }
 
 }  // namespace c2s

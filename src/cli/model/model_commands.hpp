@@ -12,5 +12,6 @@ void add_score_command(CommandSet& set);
 void add_embed_command(CommandSet& set);
 void add_init_model_command(CommandSet& set);
 void add_train_command(CommandSet& set);
+void add_annotate_command(CommandSet& set);
 
 }  // namespace c2s

@@ -30,6 +30,7 @@
 #include "model/lora.hpp"
 #include "model/model_config.hpp"
 #include "text/gene_tokenizer.hpp"
+#include "text/model_task.hpp"
 #include "train/trainer.hpp"
 #include "train/training_checkpoint.hpp"
 
@@ -102,15 +103,16 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
     ExamplePlan vplan = plan_examples(store, v);
     ex.validation = format_plan(store, vplan, formatter);
   }
-  ex.task = {{"task", a.example.task},
-             {"label_column", plan.options.label_column},
-             {"labels", plan.labels},
-             {"top_k", plan.options.top_k},
-             {"organism", plan.options.organism},
-             {"prompts", formatter.templates().origin},
-             {"seed", a.example.seed},
-             {"store", a.data},
-             {"genes", store.genes()}};
+  ModelTask task;
+  task.task = plan.options.task;
+  task.label_column = plan.options.label_column;
+  task.labels = plan.labels;
+  task.top_k = plan.options.top_k;
+  task.organism = plan.options.organism;
+  task.templates = formatter.templates();
+  task.seed = a.example.seed;
+  task.genes = store.genes();
+  ex.task = model_task_json(task, a.data);
   return ex;
 }
 

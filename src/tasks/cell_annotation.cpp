@@ -1,0 +1,123 @@
+#include "tasks/cell_annotation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "core/error.hpp"
+#include "engine/continuation_scorer.hpp"
+#include "engine/generator.hpp"
+#include "tasks/label_matching.hpp"
+
+namespace c2s {
+
+CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task,
+                             std::vector<std::string> labels, AnnotationOptions options)
+    : model_(model),
+      tokenizer_(tokenizer),
+      task_(std::move(task)),
+      formatter_(task_.formatter()),
+      labels_(labels.empty() ? task_.labels : std::move(labels)),
+      options_(options) {
+  if (task_.task != PromptTask::CellTypePrediction && task_.task != PromptTask::LabelPrediction)
+    throw Error("annotate", "the model was trained for " + std::string(task_name(task_.task)) +
+                                ", not a single-cell label task (cell_type_prediction, label_prediction)");
+  if (labels_.empty()) throw Error("annotate", "no labels to choose from (give --labels FILE)");
+  if (!tokenizer_.special_ids().eos) throw Error("annotate", "the tokenizer has no end-of-sequence token");
+  eos_ = *tokenizer_.special_ids().eos;
+  if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+}
+
+PromptValues CellAnnotator::values_of(const std::string& sentence) const {
+  PromptValues v = cell_prompt_values(sentence, task_.top_k, task_.organism);
+  if (task_.task == PromptTask::LabelPrediction) {
+    std::string name = task_.label_column;
+    std::replace(name.begin(), name.end(), '_', ' ');
+    v["label_name"] = task_.record.value("label_name", name);
+  }
+  return v;
+}
+
+std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::string>& sentences,
+                                                    const std::vector<std::uint64_t>& keys, Progress* progress) {
+  if (sentences.size() != keys.size()) throw Error("annotate", "one template key per cell is needed");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> inputs(sentences.size());
+  std::vector<PromptValues> values(sentences.size());
+  for (std::size_t i = 0; i < sentences.size(); ++i) {
+    values[i] = values_of(sentences[i]);
+    inputs[i] = formatter_.format_input(keys[i], values[i]);
+  }
+  std::vector<std::vector<std::int64_t>> prompts;
+  for (const auto& p : tokenizer_.encode_batch(inputs, true)) {
+    prompts.emplace_back(p.begin(), p.end());
+    stats_.prompt_tokens += std::int64_t(p.size());
+  }
+  std::vector<CellAnnotation> out(sentences.size());
+
+  if (options_.mode == AnnotationMode::Constrained) {
+    // Each cell's candidates: the response template it would be trained with,
+    // filled with every label; distinct texts are encoded once.
+    const std::string slot = task_.answer_placeholder();
+    std::map<std::string, std::vector<std::int64_t>> encoded;
+    std::vector<std::vector<std::string>> texts(sentences.size());
+    std::vector<std::vector<std::vector<std::int64_t>>> candidates(sentences.size());
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+      for (const auto& label : labels_) {
+        values[i][slot] = label;
+        std::string text = formatter_.format_response(keys[i], values[i]);
+        auto it = encoded.find(text);
+        if (it == encoded.end()) {
+          auto ids = tokenizer_.encode(text, false);
+          std::vector<std::int64_t> row(ids.begin(), ids.end());
+          row.push_back(eos_);
+          it = encoded.emplace(text, std::move(row)).first;
+        }
+        candidates[i].push_back(it->second);
+        texts[i].push_back(std::move(text));
+      }
+    }
+    ContinuationScorer scorer(model_);
+    const auto scores = scorer.score(prompts, candidates, options_.batch_size, progress);
+    stats_.scored_or_generated_tokens += scorer.stats().continuation_tokens;
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+      CellAnnotation& a = out[i];
+      double best = -INFINITY;
+      for (std::size_t l = 0; l < labels_.size(); ++l) {
+        a.log_likelihoods.push_back(scores[i][l].log_likelihood);
+        if (scores[i][l].log_likelihood > best) {
+          best = scores[i][l].log_likelihood;
+          a.label = l;
+        }
+      }
+      double total = 0;
+      for (double ll : a.log_likelihoods) total += std::exp(ll - best);
+      a.confidence = 1.0 / total;
+      a.text = texts[i][a.label];
+    }
+  } else {
+    GenerationOptions g;
+    g.max_new_tokens = options_.max_new_tokens;
+    g.eos_ids = {eos_};
+    g.batch_size = options_.batch_size;
+    Generator generator(model_);
+    const auto generations = generator.generate(prompts, g);
+    stats_.scored_or_generated_tokens += generator.stats().decode_tokens + std::int64_t(prompts.size());
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+      CellAnnotation& a = out[i];
+      const auto& t = generations[i].tokens;
+      a.text = tokenizer_.decode(std::vector<TokenId>(t.begin(), t.end()), true);
+      const LabelMatch m = match_label(a.text, labels_);
+      a.label = m.label;
+      a.confidence = m.similarity;
+      if (m.similarity == 1.0) ++stats_.exact_matches;
+    }
+    if (progress) progress->advance(sentences.size());
+  }
+  stats_.cells += std::int64_t(sentences.size());
+  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace c2s

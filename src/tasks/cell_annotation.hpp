@@ -1,0 +1,76 @@
+// Cell annotation with a model trained for a single-cell label task
+// (cell_type_prediction, label_prediction): each cell's prompt is formatted
+// with the model's own templates, then
+//   * constrained (the default when labels are known): every known label's
+//     response, as training formats it (response text + EOS), is scored
+//     after the prompt, which runs once per cell; the best is the prediction
+//     and the softmax over the labels' log-likelihoods its probability;
+//   * free (the reference package's way): the answer is generated greedily
+//     up to EOS, then normalised and matched to the nearest known label
+//     (label_matching.hpp), the raw text kept.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "model/causal_lm.hpp"
+#include "text/model_task.hpp"
+#include "text/tokenizer.hpp"
+
+namespace c2s {
+
+enum class AnnotationMode { Constrained, Free };
+
+struct AnnotationOptions {
+  AnnotationMode mode = AnnotationMode::Constrained;
+  std::int64_t batch_size = 16;      // candidate rows (constrained) or prompts (free) run together
+  std::int64_t max_new_tokens = 32;  // free mode
+};
+
+struct CellAnnotation {
+  std::size_t label = 0;  // index into the labels
+  // Constrained: the label's probability among the labels. Free: how close
+  // the generated text is to the label (1 = the same after normalisation).
+  double confidence = 0;
+  std::string text;                     // free: the generated text; constrained: the winning response
+  std::vector<double> log_likelihoods;  // constrained: one per label
+};
+
+struct AnnotationStats {
+  std::int64_t cells = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t scored_or_generated_tokens = 0;
+  std::int64_t exact_matches = 0;  // free mode: answers equal to a label after normalisation
+  double seconds = 0;
+};
+
+class CellAnnotator {
+ public:
+  // `labels` empty: the model task's labels. Errors: a task that is not a
+  // single-cell label task, no labels, a tokenizer without EOS.
+  CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task, std::vector<std::string> labels,
+                AnnotationOptions options);
+
+  const std::vector<std::string>& labels() const { return labels_; }
+
+  // One annotation per cell: `sentences[i]` (its top-k genes, most expressed
+  // first) with template key `keys[i]` (the cell's index in its store, as
+  // training keys it).
+  std::vector<CellAnnotation> annotate(const std::vector<std::string>& sentences, const std::vector<std::uint64_t>& keys,
+                                       Progress* progress = nullptr);
+  const AnnotationStats& stats() const { return stats_; }
+
+ private:
+  PromptValues values_of(const std::string& sentence) const;
+  const CausalLM& model_;
+  const Tokenizer& tokenizer_;
+  ModelTask task_;
+  PromptFormatter formatter_;
+  std::vector<std::string> labels_;
+  AnnotationOptions options_;
+  std::int64_t eos_ = 0;
+  AnnotationStats stats_;
+};
+
+}  // namespace c2s

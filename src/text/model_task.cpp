@@ -1,0 +1,65 @@
+#include "text/model_task.hpp"
+
+#include "core/error.hpp"
+#include "core/json_file.hpp"
+#include "text/builtin_prompts.hpp"
+
+namespace c2s {
+
+std::string ModelTask::answer_placeholder() const {
+  const auto& required = task_spec(task).response_required;
+  if (required.empty()) throw Error("task " + std::string(task_name(task)), "its responses hold no single answer");
+  return std::string(required.front());
+}
+
+nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
+  return {{"task", task_name(t.task)},
+          {"label_column", t.label_column},
+          {"labels", t.labels},
+          {"top_k", t.top_k},
+          {"organism", t.organism},
+          {"prompts", t.templates.origin},
+          {"templates", t.templates.to_json()},
+          {"seed", t.seed},
+          {"store", store},
+          {"genes", t.genes}};
+}
+
+std::optional<ModelTask> read_model_task(const std::filesystem::path& model_folder) {
+  const auto path = model_folder / "c2s_task.json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const nlohmann::json j = read_json_file(path);
+  if (!j.is_object() || !j.contains("task")) return std::nullopt;  // trained on an examples file
+  const std::string where = path.string();
+  auto field = [&](const char* key, auto fallback) {
+    using T = decltype(fallback);
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    try {
+      return j[key].get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw Error(where, std::string("\"") + key + "\" has the wrong type");
+    }
+  };
+  ModelTask t;
+  t.task = parse_task(field("task", std::string()));
+  t.label_column = field("label_column", std::string());
+  t.labels = field("labels", std::vector<std::string>());
+  t.top_k = field("top_k", std::int64_t(200));
+  t.organism = field("organism", std::string("Homo sapiens"));
+  t.seed = field("seed", std::uint64_t(42));
+  t.genes = field("genes", std::vector<std::string>());
+  const std::string origin = field("prompts", std::string());
+  if (j.contains("templates")) {
+    t.templates = PromptTemplates::from_json(j["templates"], where + " (templates)");
+    t.templates.origin = origin.empty() ? where : origin;
+  } else if (origin.empty() || origin.rfind("built-in", 0) == 0) {
+    t.templates = builtin_prompts(t.task);
+  } else {
+    t.templates = PromptTemplates::load(origin);  // records written before the templates were kept
+  }
+  validate_templates(t.templates, t.task);
+  t.record = j;
+  return t;
+}
+
+}  // namespace c2s

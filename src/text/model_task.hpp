@@ -1,0 +1,46 @@
+// The task a model folder was trained for, as `c2s train` records it in
+// c2s_task.json: what annotate, generate-cells and embed need to build the
+// model's prompts without flags (task, label column and values, top-k,
+// organism, the very prompt templates, the genes of its sentences).
+// Format: docs/formats/training-run.md.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "text/prompt_formatter.hpp"
+#include "text/prompt_tasks.hpp"
+
+namespace c2s {
+
+struct ModelTask {
+  PromptTask task = PromptTask::CellTypePrediction;
+  std::string label_column;
+  std::vector<std::string> labels;  // the label values seen in training, in training's order
+  std::int64_t top_k = 200;
+  std::string organism = "Homo sapiens";
+  PromptTemplates templates;
+  std::uint64_t seed = 42;
+  std::vector<std::string> genes;  // the vocabulary of the cell sentences trained on
+  nlohmann::json record;           // the whole file
+
+  PromptFormatter formatter() const { return PromptFormatter(templates, seed); }
+  // The response placeholder that holds the answer (cell_type, tissue, label).
+  std::string answer_placeholder() const;
+};
+
+// The record's JSON for a model trained on `task` (c2s train writes it, with
+// its own `trained_with` added).
+nlohmann::json model_task_json(const ModelTask& task, const std::string& store);
+
+// The folder's c2s_task.json; nullopt when the folder has none (a model not
+// trained by c2s, or trained on an examples file). Errors name the file: not
+// JSON, unknown task, fields of the wrong type, templates that do not fit
+// the task.
+std::optional<ModelTask> read_model_task(const std::filesystem::path& model_folder);
+
+}  // namespace c2s
