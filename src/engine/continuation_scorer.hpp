@@ -1,6 +1,7 @@
 // Log-likelihood of candidate continuations after a prompt (choosing among
-// candidate labels): the prompt runs once per call into a KV cache shared by
-// all its candidates, which then run together as right-padded rows after it.
+// candidate labels): prompts run once each, `batch_size` of them together
+// (left-padded) into a KV cache shared by all their candidates, which then
+// run as right-padded rows after their prompts, `batch_size` rows at a time.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,9 +31,8 @@ class ContinuationScorer {
 
   // For prompt i and each of its continuations[i][j]: the sum over the
   // continuation's tokens of log p(token | prompt, the continuation's tokens
-  // before it), softmax in float32. Continuations run `batch_size` rows at a
-  // time; results do not depend on the batch size (up to float rounding) nor
-  // on the other prompts. A prompt without continuations gets an empty list
+  // before it), softmax in float32. Results do not depend on the batch size
+  // (up to float rounding) nor on the other prompts. A prompt without continuations gets an empty list
   // (and is not run). Errors name the prompt and candidate (from 0): empty
   // prompt or continuation, ids outside the vocabulary, sequences longer than
   // a learned-position model's positions.
@@ -43,9 +43,10 @@ class ContinuationScorer {
   const ScoringStats& stats() const { return stats_; }
 
  private:
-  std::vector<ContinuationScore> score_prompt(const std::vector<std::int64_t>& prompt,
-                                              const std::vector<std::vector<std::int64_t>>& continuations,
-                                              std::int64_t batch_size);
+  void score_group(const std::vector<std::vector<std::int64_t>>& prompts,
+                   const std::vector<std::vector<std::vector<std::int64_t>>>& continuations,
+                   const std::vector<std::size_t>& members, std::int64_t batch_size,
+                   std::vector<std::vector<ContinuationScore>>& results);
   const CausalLM& model_;
   ScoringStats stats_;
 };
