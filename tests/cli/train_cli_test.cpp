@@ -74,7 +74,8 @@ TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
   // No --tokenizer: the run makes the store's gene tokenizer itself.
   json s = run_json("--threads 2 train --init tiny --data " + store +
                     " --task cell_type_prediction --top-k 30 -o " + run.string() +
-                    " --batch-size 8 --lr 3e-3 --max-steps 24 --warmup-steps 2 --eval-every 12 --eval-examples 40");
+                    " --batch-size 8 --lr 3e-3 --max-steps 24 --warmup-steps 2 --eval-every 12 --eval-examples 40" +
+                    " --eval-accuracy 20");
   EXPECT_EQ(s["steps"], 24);
   EXPECT_EQ(s["stopped_by"], "done");
   EXPECT_GT(s["train_examples"].get<int>(), 200);
@@ -84,6 +85,13 @@ TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
   EXPECT_LT(steps.back()["loss"].get<double>(), 0.5 * steps.front()["loss"].get<double>());
   EXPECT_EQ(steps.front()["lr"], 0.0);  // warmup starts at 0, as transformers
   EXPECT_TRUE(s["best_validation_loss"].is_number());
+  // The label accuracy of 20 validation cells at each evaluation (steps 12, 24).
+  std::vector<double> accuracies;
+  for (const auto& line : json_lines(slurp_file(run / "train_log.jsonl")))
+    if (line.contains("validation_accuracy")) accuracies.push_back(line["validation_accuracy"].get<double>());
+  ASSERT_EQ(accuracies.size(), 2u);
+  for (double x : accuracies) EXPECT_TRUE(x >= 0 && x <= 1) << x;
+  EXPECT_EQ(s["validation_accuracy"], accuracies.back());
 
   EXPECT_TRUE(fs::exists(run / "gene_tokenizer" / "tokenizer.json"));
   EXPECT_TRUE(slurp_file(run / "gene_tokenizer" / "tokenizer.json") ==
@@ -237,10 +245,11 @@ TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   // An output folder that cannot be made.
   std::ofstream(d / "a_file") << "x";
   fails(base + " -o " + (d / "a_file" / "run").string(), "cannot write", 1);
+  fails(base + " -o " + (d / "k").string() + " --eval-accuracy 10", "--eval-accuracy needs --data", 2);
   // A run folder is not trained over by accident.
   run_json(tiny_run(d / "done", "--max-steps 1"));
   fails(base + " -o " + (d / "done").string(), "--resume", 2);
-  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i", "j"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
+  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i", "j", "k"}) EXPECT_FALSE(fs::exists(d / name / "checkpoint-last")) << name;
 }
 
 }  // namespace

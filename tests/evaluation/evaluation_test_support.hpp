@@ -15,13 +15,11 @@
 
 #include "core/json_file.hpp"
 #include "core/random.hpp"
-#include "data/conversion.hpp"
 #include "data/sentence_store.hpp"
-#include "data/simulator.hpp"
 #include "data/store_split.hpp"
 #include "evaluation/dense_matrix.hpp"
-#include "io/matrix_source.hpp"
 #include "io/npy_writer.hpp"
+#include "simulated_store.hpp"
 #include "test_support.hpp"
 
 namespace c2s::testing_support {
@@ -76,22 +74,13 @@ inline Blobs blobs(std::size_t n, std::size_t d, std::size_t k, double noise, st
 // converted and split by donor; built once per test process.
 inline const std::string& evaluation_test_store() {
   static const std::string path = [] {
-    auto dir = std::filesystem::path(::testing::TempDir()) / ("c2s_evaluation_store_" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     SimulatorOptions sim;
     sim.n_cells = 500;
     sim.n_genes = 400;
     sim.n_cell_types = 5;
     sim.n_donors = 4;
     sim.seed = 11;
-    const std::string h5ad = (dir / "sim.h5ad").string(), store = (dir / "sim.c2s").string();
-    simulate_h5ad(sim, h5ad);
-    ConvertOptions convert;
-    convert.preprocess.min_genes = 10;
-    convert.preprocess.min_cells = 1;
-    auto source = open_matrix(h5ad);
-    convert_to_store(*source, store, convert);
+    const std::string store = simulated_store("c2s_evaluation_store", sim);
     Column split;
     {
       SentenceStore s(store);

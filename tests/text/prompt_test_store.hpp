@@ -3,36 +3,23 @@
 // (ctrl/stim), plus a `tissue` column derived from the donor and a split.
 #pragma once
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
-#include "data/conversion.hpp"
 #include "data/sentence_store.hpp"
-#include "data/simulator.hpp"
 #include "data/store_split.hpp"
-#include "io/matrix_source.hpp"
+#include "simulated_store.hpp"
 
 namespace c2s::testing_support {
 
 inline const std::string& prompt_test_store() {
   static const std::string path = [] {
-    auto dir = std::filesystem::path(::testing::TempDir()) / ("c2s_prompt_store_" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     SimulatorOptions sim;
     sim.n_cells = 400;
     sim.n_genes = 600;
     sim.n_donors = 3;
     sim.seed = 7;
-    std::string h5ad = (dir / "sim.h5ad").string(), store = (dir / "sim.c2s").string();
-    simulate_h5ad(sim, h5ad);
-    ConvertOptions convert;
-    convert.preprocess.min_genes = 10;
-    convert.preprocess.min_cells = 1;
-    auto source = open_matrix(h5ad);
-    convert_to_store(*source, store, convert);
+    const std::string store = simulated_store("c2s_prompt_store", sim);
     // Tissue follows the donor, so each tissue group spans one donor's cells.
     Column tissue{.name = "tissue", .kind = Column::Kind::Categorical};
     tissue.categories = {"blood", "bone marrow", "spleen"};

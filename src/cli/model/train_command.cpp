@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -25,10 +26,12 @@
 #include "core/json_file.hpp"
 #include "core/process_memory.hpp"
 #include "core/progress.hpp"
+#include "core/random.hpp"
 #include "data/sentence_store.hpp"
 #include "model/compute_options.hpp"
 #include "model/lora.hpp"
 #include "model/model_config.hpp"
+#include "tasks/cell_annotation.hpp"
 #include "text/gene_tokenizer.hpp"
 #include "text/model_task.hpp"
 #include "train/trainer.hpp"
@@ -45,7 +48,7 @@ struct TrainArgs {
   ExampleArgs example;
   std::string loss_on = "response", schedule = "linear";
   std::int64_t batch_size = 8, grad_accum = 1, warmup_steps = 0, epochs = 1, max_steps = 0, max_length = 0,
-               eval_every = 0, eval_examples = 256, save_every = 0, log_every = 1;
+               eval_every = 0, eval_examples = 256, eval_accuracy = 0, save_every = 0, log_every = 1;
   double lr = 1e-4, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8, max_grad_norm = 1.0,
          max_minutes = 0;
   bool bf16 = false, resume = false, checkpointing = false;
@@ -73,6 +76,11 @@ bool store_has_split(const SentenceStore& store, const std::string& name) {
 struct Examples {
   std::vector<FormattedPrompt> train, validation;
   nlohmann::json task = nlohmann::json::object();
+  // With --data: the task, and for --eval-accuracy a fixed sample of
+  // validation cells with their true labels and top-k sentences.
+  std::optional<ModelTask> model_task;
+  std::vector<std::string> accuracy_sentences, accuracy_truth;
+  std::vector<std::uint64_t> accuracy_keys;
 };
 
 Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
@@ -102,7 +110,27 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
     v.max_examples = 0;
     ExamplePlan vplan = plan_examples(store, v);
     ex.validation = format_plan(store, vplan, formatter);
+    if (a.eval_accuracy > 0) {
+      if (plan.options.task != PromptTask::CellTypePrediction && plan.options.task != PromptTask::LabelPrediction)
+        throw UsageError("--eval-accuracy needs a label task (cell_type_prediction, label_prediction)");
+      std::vector<std::size_t> chosen(vplan.size());
+      std::iota(chosen.begin(), chosen.end(), std::size_t(0));
+      Rng rng(a.example.seed, 0x616363ull);  // the same cells at every evaluation
+      shuffle(chosen, rng);
+      if (std::int64_t(chosen.size()) > a.eval_accuracy) chosen.resize(std::size_t(a.eval_accuracy));
+      std::vector<std::int64_t> cells;
+      for (std::size_t i : chosen) cells.push_back(vplan.cells_of(i)[0]);
+      StoreSentences sentences;
+      sentences.load(store, cells, plan.options.top_k);
+      for (std::size_t k = 0; k < chosen.size(); ++k) {
+        ex.accuracy_sentences.push_back(sentences.sentence(cells[k]));
+        ex.accuracy_keys.push_back(vplan.key[chosen[k]]);
+        ex.accuracy_truth.push_back(vplan.labels[std::size_t(vplan.label[chosen[k]])]);
+      }
+    }
   }
+  if (a.eval_accuracy > 0 && ex.accuracy_sentences.empty())
+    throw UsageError("--eval-accuracy needs a store with a validation split (c2s split)");
   ModelTask task;
   task.task = plan.options.task;
   task.label_column = plan.options.label_column;
@@ -113,6 +141,7 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   task.seed = a.example.seed;
   task.genes = store.genes();
   ex.task = model_task_json(task, a.data);
+  ex.model_task = std::move(task);
   return ex;
 }
 
@@ -228,6 +257,10 @@ void add_train_command(CommandSet& set) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-examples", a.eval_examples, "Validation examples per evaluation (a fixed sample; 0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--eval-accuracy", a.eval_accuracy,
+                  "At each evaluation, also the label accuracy on this many validation cells (a fixed sample), "
+                  "every label scored as c2s annotate does (label tasks on --data)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--save-every", a.save_every, "Save checkpoint-last every N steps (0: at the end only)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--log-every", a.log_every, "Log every N steps")->capture_default_str()->check(CLI::PositiveNumber);
@@ -264,6 +297,7 @@ void add_train_command(CommandSet& set) {
     if (!(a.lr > 0) || !std::isfinite(a.lr)) throw UsageError("--lr must be a positive number");
     if (a.lora && !a.init.empty()) throw UsageError("--lora needs a trained --model to adapt, not --init");
     if (a.merge_lora && !a.lora) throw UsageError("--merge-lora needs --lora");
+    if (a.eval_accuracy > 0 && a.data.empty()) throw UsageError("--eval-accuracy needs --data (a split store)");
     if (a.nproc > 1 && a.rank >= 0) throw UsageError("give --nproc (one machine) or --rank/--world-size, not both");
     const LrSchedule schedule = parse_lr_schedule(a.schedule);
     const bool launcher = a.nproc > 1 && a.rank < 0;
@@ -447,12 +481,23 @@ void add_train_command(CommandSet& set) {
     std::string stopped_by = "done";
     Progress bar("train", std::uint64_t(trainer.total_steps()), "steps");
     bar.advance(std::uint64_t(trainer.progress().step));
+    double validation_accuracy = NAN;
     auto evaluate = [&]() {
       if (validation.size() == 0) return double(NAN);
       set_lora_training(*lm, false);
       const double v = trainer.evaluate(validation, a.eval_examples);
+      nlohmann::json line = {{"step", trainer.progress().step}, {"validation_loss", v}};
+      if (lead && !ex.accuracy_sentences.empty()) {
+        CellAnnotator annotator(*lm, *tokenizer, *ex.model_task, {}, AnnotationOptions{AnnotationMode::Constrained, 32, 1});
+        const auto predicted = annotator.annotate(ex.accuracy_sentences, ex.accuracy_keys);
+        std::size_t correct = 0;
+        for (std::size_t i = 0; i < predicted.size(); ++i)
+          correct += annotator.labels()[predicted[i].label] == ex.accuracy_truth[i];
+        validation_accuracy = double(correct) / double(predicted.size());
+        line["validation_accuracy"] = validation_accuracy;
+      }
       set_lora_training(*lm, a.lora);
-      write_log({{"step", trainer.progress().step}, {"validation_loss", v}});
+      write_log(line);
       if (v < best_loss) {
         best_loss = v;
         best_step = trainer.progress().step;
@@ -519,6 +564,8 @@ void add_train_command(CommandSet& set) {
         {"validation_loss", std::isfinite(validation_loss) ? nlohmann::json(validation_loss) : nlohmann::json(nullptr)},
         {"best_validation_loss", std::isfinite(best_loss) ? nlohmann::json(best_loss) : nlohmann::json(nullptr)},
         {"best_step", best_step},
+        {"validation_accuracy",
+         std::isfinite(validation_accuracy) ? nlohmann::json(validation_accuracy) : nlohmann::json(nullptr)},
         {"train_examples", train.size()},
         {"validation_examples", validation.size()},
         {"truncated_examples", train.truncated()},
