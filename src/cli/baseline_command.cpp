@@ -234,7 +234,7 @@ void run_baseline(const BaselineArgs& a, const GlobalOptions& g) {
     summary["output"] = a.output;
   }
   summary["seconds"] = seconds_since(t0);
-  emit_summary(g, nlohmann::json::parse(summary.dump()));
+  emit_summary(g, nlohmann::json(summary));
 }
 
 }  // namespace

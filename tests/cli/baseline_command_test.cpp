@@ -72,8 +72,8 @@ TEST(BaselineCommand, ScoresBothMethodsAndWritesTheirFiles) {
                        "assert ((d.knn_confidence > 0) & (d.knn_confidence <= 1)).all()\n"),
             0);
 
-  // Run again over the same folder: replaced as a whole.
-  run_json("baseline " + store() + " --label-column cell_type --k 5 --pcs 20 -o " + out.string());
+  // Run again over the same folder (named with a trailing slash): replaced as a whole.
+  run_json("baseline " + store() + " --label-column cell_type --k 5 --pcs 20 -o " + out.string() + "/");
   EXPECT_EQ(entries(out), 8u);
 }
 
