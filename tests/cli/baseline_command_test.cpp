@@ -91,6 +91,7 @@ TEST(BaselineCommand, BadInputIsOneLineAndWritesNothing) {
   const std::string base = "baseline " + store() + " -o " + out.string() + " ";
   expect_clean_failure(run_c2s(base + "--label-column nope"), "no obs column 'nope'");
   expect_clean_failure(run_c2s(base + "--label-column cell_type --test-split holdout"), "no cells in split 'holdout'");
+  expect_clean_failure(run_c2s(base + "--label-column split"), "single 'split' label");  // all "train"
   expect_clean_failure(run_c2s(base + "--label-column cell_type --k 0"), "--k must be at least 1", 2);
   expect_clean_failure(run_c2s(base + "--label-column cell_type --pcs 0"), "--pcs must be at least 1", 2);
   expect_clean_failure(run_c2s(base + "--label-column cell_type --k 100000"), "more than the");
