@@ -116,11 +116,13 @@ void run_baseline(const BaselineArgs& a, const GlobalOptions& g) {
   // The classes: the column's labels that occur in either split.
   std::vector<std::uint8_t> seen(labels.categories.size(), 0);
   for (auto c : train.classes) seen[std::size_t(c)] = 1;
+  if (std::count(seen.begin(), seen.end(), 1) < 2)
+    throw Error(store.path(), fmt::format("the cells of split '{}' have a single '{}' label: nothing to tell apart",
+                                          a.train_split, a.label_column));
   for (auto c : test.classes) seen[std::size_t(c)] = 1;
   std::vector<std::string> class_names;
   for (std::size_t c = 0; c < seen.size(); ++c)
     if (seen[c]) class_names.push_back(labels.categories[c]);
-  std::vector<std::string> train_truth = names_of(train.classes, labels.categories);
   std::vector<std::int32_t> train_class(train.classes.size());
   {
     std::vector<std::int32_t> remap(seen.size(), -1);
@@ -234,7 +236,7 @@ void run_baseline(const BaselineArgs& a, const GlobalOptions& g) {
     summary["output"] = a.output;
   }
   summary["seconds"] = seconds_since(t0);
-  emit_summary(g, nlohmann::json::parse(summary.dump()));
+  emit_summary(g, nlohmann::json(summary));
 }
 
 }  // namespace

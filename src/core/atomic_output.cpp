@@ -14,6 +14,8 @@ namespace fs = std::filesystem;
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (target_.empty()) throw UsageError("output path is empty");
+  // A folder given as "out/" is the folder "out" (its parent is the one written to).
+  while (!target_.has_filename() && target_.has_relative_path()) target_ = target_.parent_path();
   fs::path parent = target_.parent_path();
   if (parent.empty()) parent = ".";
   std::error_code ec;

@@ -72,8 +72,8 @@ TEST(BaselineCommand, ScoresBothMethodsAndWritesTheirFiles) {
                        "assert ((d.knn_confidence > 0) & (d.knn_confidence <= 1)).all()\n"),
             0);
 
-  // Run again over the same folder: replaced as a whole.
-  run_json("baseline " + store() + " --label-column cell_type --k 5 --pcs 20 -o " + out.string());
+  // Run again over the same folder (named with a trailing slash): replaced as a whole.
+  run_json("baseline " + store() + " --label-column cell_type --k 5 --pcs 20 -o " + out.string() + "/");
   EXPECT_EQ(entries(out), 8u);
 }
 
@@ -91,6 +91,7 @@ TEST(BaselineCommand, BadInputIsOneLineAndWritesNothing) {
   const std::string base = "baseline " + store() + " -o " + out.string() + " ";
   expect_clean_failure(run_c2s(base + "--label-column nope"), "no obs column 'nope'");
   expect_clean_failure(run_c2s(base + "--label-column cell_type --test-split holdout"), "no cells in split 'holdout'");
+  expect_clean_failure(run_c2s(base + "--label-column split"), "single 'split' label");  // all "train"
   expect_clean_failure(run_c2s(base + "--label-column cell_type --k 0"), "--k must be at least 1", 2);
   expect_clean_failure(run_c2s(base + "--label-column cell_type --pcs 0"), "--pcs must be at least 1", 2);
   expect_clean_failure(run_c2s(base + "--label-column cell_type --k 100000"), "more than the");

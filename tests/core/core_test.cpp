@@ -52,6 +52,18 @@ TEST(AtomicOutput, NothingAppearsWithoutCommit) {
   EXPECT_THROW(AtomicOutput(dir.path() / "missing" / "x"), Error);
 }
 
+TEST(AtomicOutput, AFolderNamedWithATrailingSlash) {
+  ScratchDir dir;
+  AtomicOutput out(dir.path().string() + "/results//");
+  EXPECT_EQ(out.target(), dir.path() / "results");
+  EXPECT_EQ(out.temp_path().parent_path(), dir.path());
+  std::filesystem::create_directories(out.temp_path());
+  std::ofstream(out.temp_path() / "a.csv") << "x\n";
+  out.commit();
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "results" / "a.csv"));
+  EXPECT_EQ(dir.entries(), 1u);
+}
+
 TEST(AtomicTextFile, WritesLinesOnlyOnCommit) {
   ScratchDir dir;
   const auto target = dir.path() / "lines.jsonl";
