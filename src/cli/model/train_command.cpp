@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -307,9 +308,21 @@ void add_train_command(CommandSet& set) {
 
     const fs::path out(a.output);
     std::error_code ec;
+    const bool made_out = !fs::exists(out);
     fs::create_directories(out, ec);
     if (!fs::is_directory(out) || ::access(out.c_str(), W_OK) != 0)
       throw Error(a.output, "cannot write to the output folder");
+    // A run folder this command made is removed again when the command fails
+    // before training starts (bad data, memory estimate...): nothing is left
+    // that looks like a run.
+    struct RemoveOnEarlyFailure {
+      fs::path folder;
+      bool armed = false;
+      ~RemoveOnEarlyFailure() {
+        std::error_code ignored;
+        if (armed && std::uncaught_exceptions() > 0) fs::remove_all(folder, ignored);
+      }
+    } early_failure{out, made_out && rank == 0};
     const fs::path last = out / "checkpoint-last", best = out / "checkpoint-best";
     if (a.resume && !fs::exists(last / "trainer_state.json"))
       throw Error(last.string(), "nothing to resume (no trainer_state.json)");
@@ -456,6 +469,8 @@ void add_train_command(CommandSet& set) {
             tokenizer_copy, task, trainer, {{"best_validation_loss", std::isfinite(best_loss) ? nlohmann::json(best_loss) : nlohmann::json(nullptr)}, {"best_step", best_step}});
       parallel.barrier();
     };
+
+    early_failure.armed = false;  // from here on the run folder holds a log and checkpoints
 
     // The loop.
     std::ofstream log;
