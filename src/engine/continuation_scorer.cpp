@@ -135,8 +135,7 @@ void ContinuationScorer::score_group(const std::vector<std::vector<std::int64_t>
       }
     }
     KvCache cache = prompt_cache;
-    if (G == 1) cache.expand(n);  // shares nothing the chunk overwrites before reading (see expand)
-    else cache.select_rows(at::tensor(prompt_rows, at::kLong));
+    cache.select_rows(at::tensor(prompt_rows, at::kLong));  // each row its own copy of its prompt's slots
     ForwardInput input{ids.to(device), positions.to(device), valid.to(device)};
     auto out = model_.forward(input, &cache);  // [n, T, H]
     // Only real positions go through the output head.

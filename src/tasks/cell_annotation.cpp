@@ -31,11 +31,7 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
 
 PromptValues CellAnnotator::values_of(const std::string& sentence) const {
   PromptValues v = cell_prompt_values(sentence, task_.top_k, task_.organism);
-  if (task_.task == PromptTask::LabelPrediction) {
-    std::string name = task_.label_column;
-    std::replace(name.begin(), name.end(), '_', ' ');
-    v["label_name"] = task_.record.value("label_name", name);
-  }
+  if (task_.task == PromptTask::LabelPrediction) v["label_name"] = task_.label_name;
   return v;
 }
 
@@ -80,7 +76,6 @@ std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::strin
     }
     ContinuationScorer scorer(model_);
     const auto scores = scorer.score(prompts, candidates, options_.batch_size, progress);
-    stats_.scored_or_generated_tokens += scorer.stats().continuation_tokens;
     for (std::size_t i = 0; i < sentences.size(); ++i) {
       CellAnnotation& a = out[i];
       double best = -INFINITY;
@@ -103,7 +98,6 @@ std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::strin
     g.batch_size = options_.batch_size;
     Generator generator(model_);
     const auto generations = generator.generate(prompts, g);
-    stats_.scored_or_generated_tokens += generator.stats().decode_tokens + std::int64_t(prompts.size());
     for (std::size_t i = 0; i < sentences.size(); ++i) {
       CellAnnotation& a = out[i];
       const auto& t = generations[i].tokens;

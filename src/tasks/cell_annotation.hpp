@@ -40,7 +40,6 @@ struct CellAnnotation {
 struct AnnotationStats {
   std::int64_t cells = 0;
   std::int64_t prompt_tokens = 0;
-  std::int64_t scored_or_generated_tokens = 0;
   std::int64_t exact_matches = 0;  // free mode: answers equal to a label after normalisation
   double seconds = 0;
 };

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json_file.hpp"
 #include "text/builtin_prompts.hpp"
+#include "text/prompt_examples.hpp"
 
 namespace c2s {
 
@@ -15,6 +16,7 @@ std::string ModelTask::answer_placeholder() const {
 nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
   return {{"task", task_name(t.task)},
           {"label_column", t.label_column},
+          {"label_name", t.label_name},
           {"labels", t.labels},
           {"top_k", t.top_k},
           {"organism", t.organism},
@@ -43,6 +45,8 @@ std::optional<ModelTask> read_model_task(const std::filesystem::path& model_fold
   ModelTask t;
   t.task = parse_task(field("task", std::string()));
   t.label_column = field("label_column", std::string());
+  // Records written before label_name was kept: the default name.
+  t.label_name = field("label_name", default_label_name(t.label_column));
   t.labels = field("labels", std::vector<std::string>());
   t.top_k = field("top_k", std::int64_t(200));
   t.organism = field("organism", std::string("Homo sapiens"));
@@ -58,7 +62,6 @@ std::optional<ModelTask> read_model_task(const std::filesystem::path& model_fold
     t.templates = PromptTemplates::load(origin);  // records written before the templates were kept
   }
   validate_templates(t.templates, t.task);
-  t.record = j;
   return t;
 }
 

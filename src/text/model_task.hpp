@@ -20,13 +20,13 @@ namespace c2s {
 struct ModelTask {
   PromptTask task = PromptTask::CellTypePrediction;
   std::string label_column;
+  std::string label_name;           // label_prediction's {label_name}
   std::vector<std::string> labels;  // the label values seen in training, in training's order
   std::int64_t top_k = 200;
   std::string organism = "Homo sapiens";
   PromptTemplates templates;
   std::uint64_t seed = 42;
   std::vector<std::string> genes;  // the vocabulary of the cell sentences trained on
-  nlohmann::json record;           // the whole file
 
   PromptFormatter formatter() const { return PromptFormatter(templates, seed); }
   // The response placeholder that holds the answer (cell_type, tissue, label).

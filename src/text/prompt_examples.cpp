@@ -272,12 +272,6 @@ void keep_random_subset(ExamplePlan& plan, std::size_t n) {
   plan.key = std::move(kept.key);
 }
 
-std::string default_label_name(const std::string& column) {
-  std::string s = column;
-  std::replace(s.begin(), s.end(), '_', ' ');
-  return s;
-}
-
 std::vector<std::int64_t> sorted_unique(std::vector<std::int64_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -285,6 +279,12 @@ std::vector<std::int64_t> sorted_unique(std::vector<std::int64_t> v) {
 }
 
 }  // namespace
+
+std::string default_label_name(const std::string& column) {
+  std::string s = column;
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
+}
 
 void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
                           bool show_progress) {

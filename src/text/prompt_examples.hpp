@@ -66,6 +66,9 @@ struct ExamplePlan {
   }
 };
 
+// The {label_name} of a label column when none is given: its name, '_' as spaces.
+std::string default_label_name(const std::string& column);
+
 // The examples of options.task from the store. Missing columns are
 // UsageErrors; a task left without any example is an Error saying why.
 ExamplePlan plan_examples(const SentenceStore& store, const ExampleOptions& options);

@@ -63,6 +63,22 @@ TEST(AnnotateCli, ConstrainedModeScoresEveryLabelAndReportsTheTruth) {
   EXPECT_EQ(json::parse(slurp(out / "summary.json"))["scores"], s["scores"]);
 }
 
+TEST(AnnotateCli, LabelsFromAFileAreTheCandidates) {
+  const Trained& t = trained();
+  const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
+  const std::string first = task["labels"][0], second = task["labels"][1];
+  const fs::path labels = dir() / "two_labels.txt";
+  std::ofstream(labels) << first << "\r\n\n" << second << "\n" << first << "\n";  // CRLF, a blank line, a repeat
+  const fs::path out = dir() / "two";
+  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + t.store + " --labels " +
+                          labels.string() + " -o " + out.string());
+  EXPECT_EQ(s["labels"], json::array({first, second}));
+  for (const auto& line : csv_lines(out / "annotations.csv"))
+    if (line.rfind("cell,", 0) != 0)
+      EXPECT_TRUE(line.find("," + first + ",") != std::string::npos || line.find("," + second + ",") != std::string::npos)
+          << line;
+}
+
 TEST(AnnotateCli, FreeModeMatchesGeneratedAnswersToLabels) {
   const Trained& t = trained();
   const fs::path out = dir() / "free";
@@ -87,11 +103,13 @@ TEST(AnnotateCli, BadInputIsOneLine) {
   fails(base + " --label-column no_such_column -o " + (d / "c").string(), "no_such_column", 2);
   fails("--model " + (fs::path(C2S_SHARED_DIR) / "golden" / "models" / "neox-tiny").string() + " --data " + t.store + " -o " + (d / "d").string(), "c2s_task.json",
         1);
+  std::ofstream(d / "blank.txt") << "\n  \n";
+  fails(base + " --labels " + (d / "blank.txt").string() + " -o " + (d / "f").string(), "no labels", 1);
   // A store of other genes than the model's.
   const std::string other = (d / "other.c2s").string();
   run_json("convert " + (fs::path(C2S_SHARED_DIR) / "data" / "pbmc68k_reduced_counts.h5ad").string() + " -o " + other);
   fails("--model " + t.model + " --data " + other + " -o " + (d / "e").string(), "genes", 1);
-  for (const char* name : {"a", "b", "c", "d", "e"}) EXPECT_FALSE(fs::exists(d / name)) << name;
+  for (const char* name : {"a", "b", "c", "d", "e", "f"}) EXPECT_FALSE(fs::exists(d / name)) << name;
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 // label) or free (generation matched to the nearest label); with the truth in
 // the store, the scores, per-class table and confusion matrix.
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "cli/model/model_command_names.hpp"
@@ -28,17 +27,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One label per line (blank lines skipped, repeats kept once).
 std::vector<std::string> read_label_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path, "cannot read the labels file");
+  LineReader reader(path);
   std::vector<std::string> labels;
   std::set<std::string> seen;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    if (seen.insert(line).second) labels.push_back(line);
-  }
+  std::string_view line;
+  while (reader.next(line))
+    if (line.find_first_not_of(" \t") != std::string_view::npos && seen.emplace(line).second) labels.emplace_back(line);
   if (labels.empty()) throw Error(path, "no labels in the file (one per line)");
   return labels;
 }

@@ -135,6 +135,7 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   ModelTask task;
   task.task = plan.options.task;
   task.label_column = plan.options.label_column;
+  task.label_name = plan.options.label_name;
   task.labels = plan.labels;
   task.top_k = plan.options.top_k;
   task.organism = plan.options.organism;
@@ -359,6 +360,7 @@ void add_train_command(CommandSet& set) {
     // The model and its tokenizer.
     const ComputeOptions options{at::kFloat, default_device()};
     std::unique_ptr<CausalLM> lm;
+    std::unique_ptr<Tokenizer> tokenizer;
     fs::path tokenizer_folder;
     std::string base_model = a.model;
     if (a.resume && !a.lora) {
@@ -368,23 +370,22 @@ void add_train_command(CommandSet& set) {
       lm = load_causal_lm(a.model, options);
       tokenizer_folder = a.model;
     } else {
-      auto tok = load_tokenizer(tokenizer_dir);
-      const auto& ids = tok->special_ids();
+      tokenizer_folder = tokenizer_dir;
+      tokenizer = load_tokenizer(tokenizer_folder);
+      const auto& ids = tokenizer->special_ids();
       if (!ids.eos) throw Error(tokenizer_dir, "tokenizer has no end-of-sequence token");
       const ModelConfig shape =
           fs::exists(a.init) ? parse_model_config(read_json_file(a.init), a.init)
-                             : scratch_model_config(a.init, a.arch, std::int64_t(tok->vocab_size()), ids.bos.value_or(*ids.eos),
-                                                    *ids.eos, ids.pad.value_or(*ids.eos));
-      if (shape.vocab_size < std::int64_t(tok->vocab_size()))
-        throw Error(a.init, "vocab_size " + std::to_string(shape.vocab_size) + " is smaller than the tokenizer's " +
-                                std::to_string(tok->vocab_size()) + " tokens");
+                             : scratch_model_config(a.init, a.arch, std::int64_t(tokenizer->vocab_size()),
+                                                    ids.bos.value_or(*ids.eos), *ids.eos, ids.pad.value_or(*ids.eos));
       lm = random_causal_lm(shape, options, a.example.seed);
-      tokenizer_folder = tokenizer_dir;
     }
-    auto tokenizer = load_tokenizer(tokenizer_folder);
+    if (!tokenizer) tokenizer = load_tokenizer(tokenizer_folder);
     const auto& config = lm->config();
     if (std::int64_t(tokenizer->vocab_size()) > config.vocab_size)
-      throw Error(tokenizer_folder.string(), "tokenizer has more tokens than the model's vocab_size");
+      throw Error(tokenizer_folder.string(), "the tokenizer's " + std::to_string(tokenizer->vocab_size()) +
+                                                 " tokens are more than the model's vocab_size " +
+                                                 std::to_string(config.vocab_size));
 
     // The examples.
     Examples ex = gather_examples(a, cmd);
