@@ -4,6 +4,8 @@
 // that is renamed into place on commit().
 #include "io/anndata_writer.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <utility>
@@ -294,6 +296,68 @@ void AnnDataWriter::commit() {
   m.file.reset();
   m.output.commit();
   m.committed = true;
+}
+
+}  // namespace c2s
+
+namespace c2s {
+
+void copy_anndata_with(const std::string& in_path, const std::string& out_path, const AnnDataAdditions& additions) {
+  namespace fs = std::filesystem;
+  std::int64_t n_obs = 0;
+  {
+    Handle in = h5::open_file(in_path);
+    if (!h5::is_group(in, "obs"))
+      throw Error(in_path, "obs is not a dataframe group (the pre-0.7 h5ad layout?): save the file with anndata "
+                           ">= 0.8 to have columns added");
+    Handle obs = h5::open_group(in, "obs");
+    const std::string index =
+        h5::has_attribute(obs, "_index") ? h5::read_string_attribute(obs, "_index") : std::string("_index");
+    if (!h5::is_dataset(obs, index)) throw Error(h5::where(obs, index), "missing: obs has no index");
+    n_obs = h5::shape(h5::open_dataset(obs, index)).at(0);
+  }
+  DataFrame added;
+  added.index.assign(std::size_t(n_obs), std::string());
+  added.columns = additions.obs_columns;
+  check_frame(added, out_path + ": obs");
+  for (const auto& m : additions.obsm) {
+    check_key(m.key, out_path + ": obsm");
+    if (m.n_dims <= 0 || std::int64_t(m.values.size()) != n_obs * m.n_dims)
+      throw Error(out_path + ": obsm/" + m.key, std::to_string(m.values.size()) + " values are not " +
+                                                    std::to_string(n_obs) + " rows of " + std::to_string(m.n_dims));
+  }
+
+  AtomicOutput output(out_path);
+  std::error_code ec;
+  fs::copy_file(in_path, output.temp_path(), fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(out_path, "cannot copy " + in_path + ": " + ec.message());
+  {
+    Handle file = h5::open_file_for_update(output.temp_path().string());
+    Handle obs = h5::open_group(file, "obs");
+    std::vector<std::string> order;
+    if (h5::has_attribute(obs, "column-order")) order = h5::read_string_array_attribute(obs, "column-order");
+    for (const auto& c : additions.obs_columns) {
+      h5::remove_link(obs, c.name);
+      write_column(obs, c);
+      if (std::find(order.begin(), order.end(), c.name) == order.end()) order.push_back(c.name);
+    }
+    h5::write_string_array_attribute(obs, "column-order", order);
+    if (!additions.obsm.empty()) {
+      Handle obsm;
+      if (h5::is_group(file, "obsm")) {
+        obsm = h5::open_group(file, "obsm");
+      } else {
+        obsm = h5::create_group(file, "obsm");
+        set_encoding(obsm, "dict", "0.1.0");
+      }
+      for (const auto& m : additions.obsm) {
+        h5::remove_link(obsm, m.key);
+        h5::write_raw(obsm, m.key, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, {n_obs, m.n_dims}, m.values.data(), true);
+        open_and_encode(obsm, m.key, "array", "0.2.0");
+      }
+    }
+  }
+  output.commit();
 }
 
 }  // namespace c2s

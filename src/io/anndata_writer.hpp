@@ -38,4 +38,23 @@ class AnnDataWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// What a model command adds to a user's h5ad: obs columns and obsm matrices
+// (dense row-major float32, one row per cell).
+struct ObsmMatrix {
+  std::string key;
+  std::vector<float> values;
+  std::int64_t n_dims = 0;
+};
+struct AnnDataAdditions {
+  std::vector<Column> obs_columns;
+  std::vector<ObsmMatrix> obsm;
+};
+
+// Writes `out_path` as a copy of the h5ad `in_path` (anndata >= 0.7 layout:
+// obs a dataframe group) with the additions, replacing any obs column or
+// obsm entry of the same name; every other part of the file is kept as it
+// is. The copy appears only when complete. Errors: rows that do not match
+// obs, the legacy layout, an unreadable input.
+void copy_anndata_with(const std::string& in_path, const std::string& out_path, const AnnDataAdditions& additions);
+
 }  // namespace c2s

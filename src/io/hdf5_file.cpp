@@ -92,15 +92,27 @@ void silence_library_errors() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
-Handle open_file(const std::string& path) {
+namespace {
+
+Handle open_existing(const std::string& path, unsigned flags) {
   silence_library_errors();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path, "no such file");
   if (std::filesystem::is_directory(path, ec)) throw Error(path, "is a folder, expected an HDF5 file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path, "not an HDF5 file");
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t id = H5Fopen(path.c_str(), flags, H5P_DEFAULT);
   if (id < 0) throw Error(path, "cannot open HDF5 file (truncated or corrupt?)");
   return Handle(id);
+}
+
+}  // namespace
+
+Handle open_file(const std::string& path) { return open_existing(path, H5F_ACC_RDONLY); }
+Handle open_file_for_update(const std::string& path) { return open_existing(path, H5F_ACC_RDWR); }
+
+void remove_link(hid_t loc, const std::string& name) {
+  if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0 && H5Ldelete(loc, name.c_str(), H5P_DEFAULT) < 0)
+    throw Error(where(loc, name), "cannot remove it");
 }
 
 Handle create_file(const std::string& path) {

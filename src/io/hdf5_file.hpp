@@ -43,6 +43,10 @@ void silence_library_errors();
 
 // Opens for reading; a missing, non-HDF5 or truncated file is an Error naming it.
 Handle open_file(const std::string& path);
+// Opens an existing file for reading and writing (the same errors as open_file).
+Handle open_file_for_update(const std::string& path);
+// Removes the link `name` from group `loc` when there is one.
+void remove_link(hid_t loc, const std::string& name);
 // Creates (truncating) a file for writing.
 Handle create_file(const std::string& path);
 // The file name of any object, for messages.

@@ -40,5 +40,8 @@ struct InputOptions {
 // Opens any supported input by looking at the path: a folder (10x matrix
 // market), *.h5ad, a 10x *.h5, *.csv/*.tsv/*.txt (optionally .gz).
 std::unique_ptr<MatrixSource> open_matrix(const std::string& path, const InputOptions& options = {});
+// Whether `path` names a format open_matrix reads (by its name alone; a
+// sentence store is none of them).
+bool is_matrix_input(const std::string& path);
 
 }  // namespace c2s

@@ -29,11 +29,6 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
   if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
 }
 
-PromptValues CellAnnotator::values_of(const std::string& sentence) const {
-  PromptValues v = cell_prompt_values(sentence, task_.top_k, task_.organism);
-  if (task_.task == PromptTask::LabelPrediction) v["label_name"] = task_.label_name;
-  return v;
-}
 
 std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::string>& sentences,
                                                     const std::vector<std::uint64_t>& keys, Progress* progress) {
@@ -42,7 +37,7 @@ std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::strin
   std::vector<std::string> inputs(sentences.size());
   std::vector<PromptValues> values(sentences.size());
   for (std::size_t i = 0; i < sentences.size(); ++i) {
-    values[i] = values_of(sentences[i]);
+    values[i] = task_.cell_values(sentences[i]);
     inputs[i] = formatter_.format_input(keys[i], values[i]);
   }
   std::vector<std::vector<std::int64_t>> prompts;

@@ -61,7 +61,6 @@ class CellAnnotator {
   const AnnotationStats& stats() const { return stats_; }
 
  private:
-  PromptValues values_of(const std::string& sentence) const;
   const CausalLM& model_;
   const Tokenizer& tokenizer_;
   ModelTask task_;

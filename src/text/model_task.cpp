@@ -7,6 +7,12 @@
 
 namespace c2s {
 
+PromptValues ModelTask::cell_values(std::string_view sentence) const {
+  PromptValues v = cell_prompt_values(sentence, top_k, organism);
+  if (task == PromptTask::LabelPrediction) v["label_name"] = label_name;
+  return v;
+}
+
 std::string ModelTask::answer_placeholder() const {
   const auto& required = task_spec(task).response_required;
   if (required.empty()) throw Error("task " + std::string(task_name(task)), "its responses hold no single answer");

@@ -29,6 +29,9 @@ struct ModelTask {
   std::vector<std::string> genes;  // the vocabulary of the cell sentences trained on
 
   PromptFormatter formatter() const { return PromptFormatter(templates, seed); }
+  // The prompt values of one cell's sentence for a single-cell task that
+  // reads it (cell_type_prediction, label_prediction: with its label_name).
+  PromptValues cell_values(std::string_view sentence) const;
   // The response placeholder that holds the answer (cell_type, tissue, label).
   std::string answer_placeholder() const;
 };

@@ -287,7 +287,10 @@ std::string default_label_name(const std::string& column) {
 }
 
 void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
-                          bool show_progress) {
+                          bool show_progress, const std::vector<std::uint8_t>* known) {
+  if (known && known->size() != store.genes().size())
+    throw Error(store.path(), "gene flags for " + std::to_string(known->size()) + " genes, the store has " +
+                                  std::to_string(store.genes().size()));
   constexpr std::int64_t kWindow = 4096;
   vocabulary_ = &store.genes();
   cells_ = sorted_unique(std::move(cells));
@@ -304,8 +307,17 @@ void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> 
     for (std::size_t k = i; k <= j; ++k) {
       const auto local = std::size_t(cells_[k] - start);
       std::int64_t a = block.offsets[local], b = block.offsets[local + 1];
-      if (top_k > 0) b = std::min(b, a + top_k);
-      genes_.insert(genes_.end(), block.genes.begin() + a, block.genes.begin() + b);
+      if (known) {
+        std::int64_t taken = 0;
+        for (std::int64_t e = a; e < b && (top_k <= 0 || taken < top_k); ++e)
+          if ((*known)[block.genes[std::size_t(e)]]) {
+            genes_.push_back(block.genes[std::size_t(e)]);
+            ++taken;
+          }
+      } else {
+        if (top_k > 0) b = std::min(b, a + top_k);
+        genes_.insert(genes_.end(), block.genes.begin() + a, block.genes.begin() + b);
+      }
       offsets_.push_back(genes_.size());
     }
     if (progress) progress->advance(j + 1 - i);

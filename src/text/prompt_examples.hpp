@@ -83,8 +83,10 @@ PromptValues example_values(const ExamplePlan& plan, std::size_t i, std::span<co
 class StoreSentences {
  public:
   // Any cells, in any order, repeats allowed; the store must outlive this.
+  // With `known` (one flag per store gene), genes flagged 0 (genes a model
+  // was not trained on) are left out before the top-k are taken.
   void load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
-            bool show_progress = false);
+            bool show_progress = false, const std::vector<std::uint8_t>* known = nullptr);
   // A loaded cell's sentence (an Error for a cell not loaded).
   std::string sentence(std::int64_t cell) const;
 

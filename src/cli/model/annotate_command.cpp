@@ -2,24 +2,25 @@
 // task (its c2s_task.json says which), constrained (scoring every known
 // label) or free (generation matched to the nearest label); with the truth in
 // the store, the scores, per-class table and confusion matrix.
+#include <cmath>
 #include <filesystem>
 #include <set>
 
 #include "cli/model/model_command_names.hpp"
 #include "cli/model/model_commands.hpp"
 #include "cli/model/model_session.hpp"
+#include "cli/model/result_lines.hpp"
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/json_file.hpp"
 #include "core/process_memory.hpp"
 #include "core/progress.hpp"
-#include "data/sentence_store.hpp"
-#include "data/store_split.hpp"
 #include "evaluation/classification_metrics.hpp"
 #include "evaluation/csv_table.hpp"
+#include "io/anndata_writer.hpp"
 #include "io/line_reader.hpp"
 #include "tasks/cell_annotation.hpp"
-#include "text/prompt_examples.hpp"
+#include "tasks/model_cells.hpp"
 
 namespace c2s {
 
@@ -46,6 +47,7 @@ void add_annotate_command(CommandSet& set) {
     ModelArgs model;
     std::string data, split, label_column, labels_file, mode = "constrained", output;
     std::int64_t max_new_tokens = 32, max_cells = 0;
+    InputOptions input;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = set.app.add_subcommand("annotate", model_command_description("annotate"));
@@ -55,9 +57,15 @@ void add_annotate_command(CommandSet& set) {
       "EOS) after the cell's prompt and reports the best with its probability among the labels; free mode\n"
       "generates the answer greedily, as the reference package does, and matches it to the nearest label\n"
       "(confidence: text similarity, 1 = exact). Output folder: annotations.csv, summary.json and, when the\n"
-      "store holds the truth, per_class.csv, confusion_matrix.csv and confusion_matrix.png.");
+      "data hold the truth, per_class.csv, confusion_matrix.csv and confusion_matrix.png. --data may also be\n"
+      "an h5ad (or any input c2s convert reads): its cells are made into sentences as convert does, keeping\n"
+      "every cell, and for an h5ad the folder also gets annotated.h5ad, a copy with obs c2s_<column> and\n"
+      "c2s_<column>_confidence.");
   add_model_options(cmd, args->model);
-  cmd->add_option("--data", args->data, "Sentence store of the cells to annotate")->required();
+  cmd->add_option("--data", args->data, "Cells to annotate: a sentence store, or an h5ad / 10x / CSV input")
+      ->required();
+  cmd->add_option("--layer", args->input.matrix.layer, "h5ad input: read layers/<NAME> instead of X");
+  cmd->add_flag("--raw", args->input.matrix.raw, "h5ad input: read raw/X instead of X");
   cmd->add_option("--split", args->split,
                   "Cells of this split only (default: test when the store is split, else all; 'all' for every cell)");
   cmd->add_option("--label-column", args->label_column,
@@ -79,33 +87,18 @@ void add_annotate_command(CommandSet& set) {
       throw Error(a.model.model, "no c2s_task.json with a task: annotate needs a model trained by `c2s train --data`");
     std::vector<std::string> labels = a.labels_file.empty() ? task->labels : read_label_file(a.labels_file);
 
-    // The cells.
-    SentenceStore store(a.data);
-    const bool is_split = store.obs().find("split") != nullptr;
-    const std::string split = !a.split.empty() ? a.split : is_split ? "test" : "all";
-    std::vector<std::int64_t> cells;
-    if (split == "all") {
-      for (std::int64_t i = 0; i < store.n_cells(); ++i) cells.push_back(i);
-    } else {
-      cells = cells_in_split(store, split);
-    }
-    if (a.max_cells > 0 && std::int64_t(cells.size()) > a.max_cells) cells.resize(std::size_t(a.max_cells));
-    // The genes must be the model's.
-    if (!task->genes.empty()) {
-      const std::set<std::string> known(task->genes.begin(), task->genes.end());
-      std::size_t shared = 0;
-      for (const auto& gene : store.genes()) shared += known.count(gene);
-      if (shared * 2 < store.genes().size())
-        throw Error(a.data, "only " + std::to_string(shared) + " of the store's " + std::to_string(store.genes().size()) +
-                                " genes are genes the model was trained on (a store of another gene set?)");
-    }
+    AtomicOutput out(a.output);
+    fs::create_directories(out.temp_path());
+    const ModelCells input(a.data, *task, out.temp_path(), a.input);
+    const SentenceStore& store = input.store();
+    const std::string split = !a.split.empty() ? a.split : input.default_split();
+    const std::vector<std::int64_t> cells = input.cells(split, a.max_cells);
     // The truth, when there is one.
     const std::string truth_column = !a.label_column.empty() ? a.label_column : task->label_column;
     const Column* truth = store.obs().find(truth_column);
     if (!a.label_column.empty() && !truth)
-      throw UsageError("--label-column: the store has no obs column '" + a.label_column + "'");
+      throw UsageError("--label-column: the data have no obs column '" + a.label_column + "'");
 
-    AtomicOutput out(a.output);
     ModelSession session = open_model_session(a.model, g);
     if (!session.tokenizer) throw Error(a.model.model, "the model folder has no tokenizer");
     AnnotationOptions options;
@@ -114,19 +107,12 @@ void add_annotate_command(CommandSet& set) {
     options.max_new_tokens = a.max_new_tokens;
     CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
 
-    StoreSentences sentences;
-    sentences.load(store, cells, task->top_k);
-    std::vector<std::string> texts;
-    std::vector<std::uint64_t> keys;
-    for (std::int64_t c : cells) {
-      texts.push_back(sentences.sentence(c));
-      keys.push_back(std::uint64_t(c));
-    }
+    const std::vector<std::string> texts = input.sentences(cells);
+    std::vector<std::uint64_t> keys(cells.begin(), cells.end());
     Progress progress("annotate", cells.size(), "cells");
     const auto annotations = annotator.annotate(texts, keys, &progress);
     progress.finish();
 
-    fs::create_directories(out.temp_path());
     std::vector<std::string> header = {"cell", "prediction", "confidence", "text"};
     if (truth) header.push_back(truth_column);
     CsvTable table(header);
@@ -171,6 +157,25 @@ void add_annotate_command(CommandSet& set) {
                           "c2s annotate (" + a.mode + "), " + truth_column);
       summary["truth_column"] = truth_column;
       summary["scores"] = classification_json(report);
+    }
+    summary["input"] = input.describe();
+    if (input.converted() && extension_of(a.data) == "h5ad") {
+      // The user's h5ad with the predictions in obs (cells not annotated: missing).
+      const std::string column = "c2s_" + (task->label_column.empty() ? std::string("label") : task->label_column);
+      AnnDataAdditions add;
+      Column label{.name = column, .kind = Column::Kind::Categorical};
+      label.categories = annotator.labels();
+      label.codes.assign(std::size_t(store.n_cells()), -1);
+      Column confidence{.name = column + "_confidence", .kind = Column::Kind::Numeric};
+      confidence.numbers.assign(std::size_t(store.n_cells()), std::nan(""));
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        label.codes[std::size_t(cells[i])] = std::int32_t(annotations[i].label);
+        confidence.numbers[std::size_t(cells[i])] = annotations[i].confidence;
+      }
+      add.obs_columns = {std::move(label), std::move(confidence)};
+      copy_anndata_with(a.data, (out.temp_path() / "annotated.h5ad").string(), add);
+      summary["annotated_h5ad"] = (fs::path(a.output) / "annotated.h5ad").string();
+      summary["obs_columns"] = {column, column + "_confidence"};
     }
     summary["peak_rss_bytes"] = peak_resident_bytes();
     write_json_file(out.temp_path() / "summary.json", summary);

@@ -1,0 +1,205 @@
+// The cell tasks on a tiny model trained from scratch on a simulated split
+// store, run as a user would: `c2s annotate` (constrained and free modes,
+// their files and scores, an h5ad annotated into a copy) and `c2s embed
+// --data` (cells embedded in the model's own prompt format, k-NN label
+// transfer, obsm in an h5ad copy); bad input refused in one line.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli_runner.hpp"
+#include "test_support.hpp"
+
+namespace c2s {
+namespace {
+
+using namespace testing_support;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path dir() { return process_dir("c2s_cell_tasks_cli"); }
+
+// A store of 4 well separated simulated cell types, split by cells, and a
+// tiny model trained on it (once for the whole file).
+struct Trained {
+  std::string store, model;
+};
+const Trained& trained() {
+  static Trained t = [] {
+    const fs::path d = dir();
+    Trained r{(d / "sim.c2s").string(), (d / "run" / "checkpoint-best").string()};
+    run_json("simulate -n 400 --genes 400 --cell-types 4 --seed 5 -o " + (d / "sim.h5ad").string());
+    run_json("convert " + (d / "sim.h5ad").string() + " -o " + r.store + " --min-genes 20");
+    run_json("split " + r.store);
+    run_json("--threads 2 train --init tiny --data " + r.store + " --task cell_type_prediction --top-k 30 -o " +
+             (d / "run").string() + " --batch-size 8 --lr 3e-3 --epochs 2 --warmup-steps 4 --eval-every 20");
+    return r;
+  }();
+  return t;
+}
+
+std::vector<std::string> csv_lines(const fs::path& p) {
+  std::vector<std::string> lines;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(AnnotateCli, ConstrainedModeScoresEveryLabelAndReportsTheTruth) {
+  const Trained& t = trained();
+  const fs::path out = dir() / "constrained";
+  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + t.store + " -o " + out.string());
+  EXPECT_EQ(s["mode"], "constrained");
+  EXPECT_EQ(s["split"], "test");
+  const int cells = s["cells"].get<int>();
+  EXPECT_GT(cells, 20);
+  EXPECT_EQ(s["labels"].size(), 4u);
+  // Four simulated types with distinct markers: a trained model tells them apart.
+  EXPECT_GE(s["scores"]["accuracy"].get<double>(), 0.8) << s.dump();
+  for (const char* f : {"annotations.csv", "summary.json", "per_class.csv", "confusion_matrix.csv", "confusion_matrix.png"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  const auto lines = csv_lines(out / "annotations.csv");
+  ASSERT_EQ(lines.size(), std::size_t(cells) + 1);
+  EXPECT_EQ(lines[0], "cell,prediction,confidence,text,cell_type");
+  EXPECT_EQ(json::parse(slurp(out / "summary.json"))["scores"], s["scores"]);
+}
+
+TEST(AnnotateCli, LabelsFromAFileAreTheCandidates) {
+  const Trained& t = trained();
+  const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
+  const std::string first = task["labels"][0], second = task["labels"][1];
+  const fs::path labels = dir() / "two_labels.txt";
+  std::ofstream(labels) << first << "\r\n\n" << second << "\n" << first << "\n";  // CRLF, a blank line, a repeat
+  const fs::path out = dir() / "two";
+  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + t.store + " --labels " +
+                          labels.string() + " -o " + out.string());
+  EXPECT_EQ(s["labels"], json::array({first, second}));
+  for (const auto& line : csv_lines(out / "annotations.csv"))
+    if (line.rfind("cell,", 0) != 0)
+      EXPECT_TRUE(line.find("," + first + ",") != std::string::npos || line.find("," + second + ",") != std::string::npos)
+          << line;
+}
+
+TEST(AnnotateCli, FreeModeMatchesGeneratedAnswersToLabels) {
+  const Trained& t = trained();
+  const fs::path out = dir() / "free";
+  const json s = run_json("--threads 2 annotate --mode free --model " + t.model + " --data " + t.store + " -o " +
+                          out.string());
+  EXPECT_EQ(s["mode"], "free");
+  EXPECT_GT(s["exact_matches"].get<int>(), 0);
+  EXPECT_GE(s["scores"]["accuracy"].get<double>(), 0.5) << s.dump();
+  EXPECT_TRUE(fs::exists(out / "confusion_matrix.png"));
+}
+
+// A user's h5ad: every cell is annotated (none filtered), and the copy with
+// the predictions in obs reads back in Python anndata beside the truth.
+TEST(AnnotateCli, AnH5adIsAnnotatedIntoACopyThatAnndataReads) {
+  const Trained& t = trained();
+  const fs::path out = dir() / "h5ad";
+  const std::string h5ad = (dir() / "sim.h5ad").string();
+  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + h5ad + " -o " + out.string());
+  EXPECT_EQ(s["split"], "all");
+  EXPECT_EQ(s["cells"], 400);
+  EXPECT_TRUE(s["input"]["converted"].get<bool>());
+  EXPECT_GE(s["scores"]["accuracy"].get<double>(), 0.8) << s.dump();
+  EXPECT_EQ(s["obs_columns"], json::array({"c2s_cell_type", "c2s_cell_type_confidence"}));
+  ASSERT_TRUE(fs::exists(out / "annotated.h5ad"));
+  const fs::path script = dir() / "read_annotated.py";
+  std::ofstream(script) << "import sys, anndata, numpy as np\n"
+                           "a = anndata.read_h5ad(sys.argv[1]); b = anndata.read_h5ad(sys.argv[2])\n"
+                           "assert a.shape == b.shape and list(a.obs_names) == list(b.obs_names)\n"
+                           "assert list(a.obs.columns[:-2]) == list(b.obs.columns)\n"
+                           "p = a.obs['c2s_cell_type']; c = a.obs['c2s_cell_type_confidence']\n"
+                           "assert str(p.dtype) == 'category' and p.notna().all()\n"
+                           "assert ((c > 0) & (c <= 1)).all()\n"
+                           "assert (a.X != b.X).nnz == 0\n"
+                           "print((p.astype(str) == a.obs['cell_type'].astype(str)).mean())\n";
+  const std::string cmd = "/usr/bin/python3 " + script.string() + " " + (out / "annotated.h5ad").string() + " " +
+                          h5ad + " > " + (dir() / "read_annotated.out").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir() / "read_annotated.out");
+  EXPECT_NEAR(std::stod(slurp(dir() / "read_annotated.out")), s["scores"]["accuracy"].get<double>(), 1e-9);
+  // Annotating again into the same folder replaces it whole.
+  const json again = run_json("--threads 2 annotate --model " + t.model + " --data " + h5ad + " --max-cells 10 -o " +
+                              out.string());
+  EXPECT_EQ(again["cells"], 10);
+}
+
+// Cells embedded as the model reads them: the train split's embeddings label
+// the test split's (k-NN); an h5ad comes back with obsm["X_c2s"] that anndata reads.
+TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
+  const Trained& t = trained();
+  const fs::path npy = dir() / "cells.npy";
+  const json s = run_json("--threads 2 embed --model " + t.model + " --data " + t.store + " -o " + npy.string());
+  EXPECT_EQ(s["prompts"], run_json("info " + t.store)["cells"]) << s.dump();  // every cell (--split all)
+  ASSERT_TRUE(s["label_transfer"].is_object()) << s.dump();
+  EXPECT_EQ(s["label_transfer"]["label_column"], "cell_type");
+  EXPECT_GT(s["label_transfer"]["test_cells"].get<int>(), 20);
+  EXPECT_GE(s["label_transfer"]["accuracy"].get<double>(), 0.8) << s.dump();
+  EXPECT_TRUE(fs::exists(npy));
+  // Only the test split: nothing to transfer from.
+  const json test_only = run_json("--threads 2 embed --model " + t.model + " --data " + t.store +
+                                  " --split test -o " + (dir() / "test.npy").string());
+  EXPECT_TRUE(test_only["label_transfer"].is_null());
+
+  const std::string h5ad = (dir() / "sim.h5ad").string();
+  const fs::path out = dir() / "embedded.h5ad";
+  const json e = run_json("--threads 2 embed --model " + t.model + " --data " + h5ad + " -o " + out.string());
+  EXPECT_EQ(e["obsm"], "X_c2s");
+  const fs::path script = dir() / "read_embedded.py";
+  std::ofstream(script) << "import sys, anndata, numpy as np\n"
+                           "a = anndata.read_h5ad(sys.argv[1]); e = np.load(sys.argv[2])\n"
+                           "m = a.obsm['X_c2s']\n"
+                           "assert m.shape == (a.n_obs, e.shape[1]) and np.isfinite(m).all()\n"
+                           "print(m.shape[1])\n";
+  const std::string cmd = "/usr/bin/python3 " + script.string() + " " + out.string() + " " + npy.string() + " > " +
+                          (dir() / "read_embedded.out").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir() / "read_embedded.out");
+  EXPECT_EQ(std::stoi(slurp(dir() / "read_embedded.out")), e["hidden_size"].get<int>());
+}
+
+TEST(EmbedCells, BadInputIsOneLine) {
+  const Trained& t = trained();
+  const fs::path d = dir() / "bad_embed";
+  fs::create_directories(d);
+  auto fails = [&](const std::string& args, const std::string& needle, int code) {
+    expect_clean_failure(run_c2s("-q embed " + args), needle, code);
+  };
+  fails("--model " + t.model + " --data " + t.store + " --prompt hello -o " + (d / "a.npy").string(), "not both", 2);
+  fails("--model " + t.model + " --data " + t.store + " -o " + (d / "b.h5ad").string(), "h5ad", 2);
+  fails("--model " + (fs::path(C2S_SHARED_DIR) / "golden" / "models" / "neox-tiny").string() + " --data " + t.store +
+            " -o " + (d / "c.npy").string(),
+        "c2s_task.json", 1);
+  fails("--model " + t.model + " --data " + (d / "missing.h5ad").string() + " -o " + (d / "d.npy").string(),
+        "missing.h5ad", 1);
+  for (const char* name : {"a.npy", "b.h5ad", "c.npy", "d.npy"}) EXPECT_FALSE(fs::exists(d / name)) << name;
+}
+
+TEST(AnnotateCli, BadInputIsOneLine) {
+  const Trained& t = trained();
+  const fs::path d = dir() / "bad";
+  fs::create_directories(d);
+  auto fails = [&](const std::string& args, const std::string& needle, int code) {
+    expect_clean_failure(run_c2s("-q annotate " + args), needle, code);
+  };
+  const std::string base = "--model " + t.model + " --data " + t.store;
+  fails(base + " --mode psychic -o " + (d / "a").string(), "--mode", 2);
+  fails(base + " --split nowhere -o " + (d / "b").string(), "nowhere", 1);
+  fails(base + " --label-column no_such_column -o " + (d / "c").string(), "no_such_column", 2);
+  fails("--model " + (fs::path(C2S_SHARED_DIR) / "golden" / "models" / "neox-tiny").string() + " --data " + t.store + " -o " + (d / "d").string(), "c2s_task.json",
+        1);
+  std::ofstream(d / "blank.txt") << "\n  \n";
+  fails(base + " --labels " + (d / "blank.txt").string() + " -o " + (d / "f").string(), "no labels", 1);
+  // A store of other genes than the model's.
+  const std::string other = (d / "other.c2s").string();
+  run_json("convert " + (fs::path(C2S_SHARED_DIR) / "data" / "pbmc68k_reduced_counts.h5ad").string() + " -o " + other);
+  fails("--model " + t.model + " --data " + other + " -o " + (d / "e").string(), "genes", 1);
+  // An h5ad of other genes fails before any output.
+  fails("--model " + t.model + " --data " + (fs::path(C2S_SHARED_DIR) / "data" / "pbmc68k_reduced_counts.h5ad").string() +
+            " -o " + (d / "g").string(),
+        "genes", 1);
+  for (const char* name : {"a", "b", "c", "d", "e", "f", "g"}) EXPECT_FALSE(fs::exists(d / name)) << name;
+}
+
+}  // namespace
+}  // namespace c2s
