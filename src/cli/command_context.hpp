@@ -38,6 +38,7 @@ void add_merge_command(CommandSet& set);
 void add_inverse_command(CommandSet& set);
 void add_reconstruct_command(CommandSet& set);
 void add_pipeline_command(CommandSet& set);
+void add_report_command(CommandSet& set);
 void add_baseline_command(CommandSet& set);
 void add_prompts_command(CommandSet& set);
 void add_tokenize_command(CommandSet& set);

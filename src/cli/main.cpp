@@ -11,15 +11,13 @@
 #include "cli/command_line.hpp"
 #include "cli/model/model_command_names.hpp"
 #include "core/error.hpp"
+#include "core/subprocess.hpp"
 
 namespace c2s {
 namespace {
 
 [[noreturn]] void exec_model_binary(int argc, char** argv) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("cannot locate the c2s binary: " + ec.message());
-  auto model_binary = self.parent_path() / "c2s-model";
+  auto model_binary = own_executable().parent_path() / "c2s-model";
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   ::execv(model_binary.c_str(), args.data());
@@ -42,6 +40,7 @@ int main(int argc, char** argv) {
                             add_inverse_command(set);
                             add_reconstruct_command(set);
                             add_pipeline_command(set);
+                            add_report_command(set);
                             add_baseline_command(set);
                             add_prompts_command(set);
                             add_tokenize_command(set);

@@ -112,11 +112,23 @@ TEST(Commands, SimulateAndPipeline) {
   std::string sim = (dir() / "sim.h5ad").string();
   nlohmann::json s = run_json("simulate -n 400 --genes 3000 -o " + sim);
   EXPECT_EQ(s["cells"], 400);
-  nlohmann::json p = run_json("pipeline -o " + (dir() / "run").string() + " --cells 600 --genes 3000");
+  nlohmann::json p = run_json("pipeline -o " + (dir() / "run").string() + " --cells 600 --genes 3000 --no-models");
   EXPECT_EQ(p["convert"]["cells"].get<std::int64_t>() > 500, true);
   EXPECT_GT(p["inverse_model"]["r2"].get<double>(), 0.6);
   EXPECT_TRUE(fs::exists(dir() / "run/summary.json"));
   EXPECT_TRUE(fs::exists(dir() / "run/reconstructed.h5ad"));
+  EXPECT_FALSE(p.contains("annotation_model"));
+  // The report page, and `c2s report` rebuilding it from the logged results.
+  const fs::path page = dir() / "run/report/index.html";
+  ASSERT_TRUE(fs::exists(page));
+  EXPECT_TRUE(fs::exists(dir() / "run/report/inverse_fit.png"));
+  const std::string html = slurp(page);
+  EXPECT_NE(html.find("inverse model R"), std::string::npos);
+  fs::remove_all(dir() / "run/report");
+  nlohmann::json r = run_json("report " + (dir() / "run").string());
+  EXPECT_EQ(r["figures"][0], "inverse_fit.png");
+  EXPECT_EQ(slurp(page), html);
+  expect_clean_failure(run_c2s("-q report " + dir().string() + "/nowhere"), "summary.json", 1);
 }
 
 }  // namespace c2s
