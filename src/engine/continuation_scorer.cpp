@@ -36,10 +36,10 @@ std::vector<std::vector<ContinuationScore>> ContinuationScorer::score(
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::vector<ContinuationScore>> results(prompts.size());
   // Prompts run `batch_size` at a time (left-padded into one cache), then
-  // their continuations in chunks of `batch_size` rows over copies of it.
+  // their continuations, one per prompt at a time, over that cache.
   std::vector<std::size_t> group;
   auto flush = [&] {
-    if (!group.empty()) score_group(prompts, continuations, group, batch_size, results);
+    if (!group.empty()) score_group(prompts, continuations, group, results);
     if (progress) progress->advance(group.size());
     group.clear();
   };
@@ -59,7 +59,7 @@ std::vector<std::vector<ContinuationScore>> ContinuationScorer::score(
 
 void ContinuationScorer::score_group(const std::vector<std::vector<std::int64_t>>& prompts,
                                      const std::vector<std::vector<std::vector<std::int64_t>>>& continuations,
-                                     const std::vector<std::size_t>& members, std::int64_t batch_size,
+                                     const std::vector<std::size_t>& members,
                                      std::vector<std::vector<ContinuationScore>>& results) {
   c10::InferenceMode inference;
   const auto device = model_.options().device;
@@ -82,69 +82,67 @@ void ContinuationScorer::score_group(const std::vector<std::vector<std::int64_t>
   const float* first_lp = first.data_ptr<float>();
   const std::int64_t V = first.size(1);
 
-  // (prompt in group, continuation) of every continuation longer than one
-  // token; longest first, so that rows of a chunk have similar lengths.
-  std::vector<std::pair<std::int64_t, std::size_t>> rows;
   std::vector<std::vector<double>> sums(members.size());
+  std::size_t rounds = 0;
   for (std::int64_t g = 0; g < G; ++g) {
     const auto& cs = continuations[members[std::size_t(g)]];
     auto& out = results[members[std::size_t(g)]];
     out.assign(cs.size(), {});
     sums[std::size_t(g)].resize(cs.size());
+    rounds = std::max(rounds, cs.size());
     for (std::size_t j = 0; j < cs.size(); ++j) {
       sums[std::size_t(g)][j] = first_lp[g * V + cs[j][0]];
       out[j].tokens = std::int64_t(cs[j].size());
       stats_.continuation_tokens += out[j].tokens;
-      if (cs[j].size() > 1) rows.emplace_back(g, j);
     }
     stats_.continuations += std::int64_t(cs.size());
   }
-  auto length_of = [&](const std::pair<std::int64_t, std::size_t>& r) {
-    return continuations[members[std::size_t(r.first)]][r.second].size();
-  };
-  std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return length_of(a) > length_of(b); });
 
-  for (std::size_t start = 0; start < rows.size(); start += std::size_t(batch_size)) {
-    const std::size_t end = std::min(rows.size(), start + std::size_t(batch_size));
-    const auto n = std::int64_t(end - start);
-    const auto T = std::int64_t(length_of(rows[start])) - 1;
-    // Right padding after each row's prompt: row r holds its tokens 0..L-2
-    // at positions P.. (P its prompt's length) and then padding, which no
-    // real token attends to (pad positions stay below the longest row's, so
-    // learned position tables are never overrun).
-    auto ids = at::zeros({n, T}, at::kLong);
-    auto valid = at::zeros({n, T}, at::kBool);
-    auto positions = at::zeros({n, T}, at::kLong);
+  // Round j runs every prompt's continuation j (its tokens but the last)
+  // after that prompt's own cache rows, then forgets them again: the prompts'
+  // cache is never copied. Rows are right-padded to the round's longest; a
+  // prompt without a continuation j (or one of a single token) is all
+  // padding in that round.
+  for (std::size_t j = 0; j < rounds; ++j) {
+    std::int64_t T = 0;
+    for (std::int64_t g = 0; g < G; ++g) {
+      const auto& cs = continuations[members[std::size_t(g)]];
+      if (j < cs.size()) T = std::max(T, std::int64_t(cs[j].size()) - 1);
+    }
+    if (T == 0) continue;
+    // Pad positions continue each row's numbering, so they stay below the
+    // round's longest row and learned position tables are never overrun.
+    auto ids = at::zeros({G, T}, at::kLong);
+    auto valid = at::zeros({G, T}, at::kBool);
+    auto positions = at::zeros({G, T}, at::kLong);
     auto ids_a = ids.accessor<std::int64_t, 2>();
     auto valid_a = valid.accessor<bool, 2>();
     auto pos_a = positions.accessor<std::int64_t, 2>();
-    std::vector<std::int64_t> flat, targets, prompt_rows;  // real positions (row-major in [n, T]), their targets
-    std::vector<std::pair<std::size_t, std::size_t>> owner;  // (group member, continuation) of each real position
-    for (std::int64_t r = 0; r < n; ++r) {
-      const auto [g, j] = rows[start + std::size_t(r)];
-      prompt_rows.push_back(g);
-      const auto& c = continuations[members[std::size_t(g)]][j];
+    std::vector<std::int64_t> flat, targets, owner;  // real positions (row-major in [G, T]), their targets, rows
+    for (std::int64_t g = 0; g < G; ++g) {
+      const auto& cs = continuations[members[std::size_t(g)]];
       const auto P = std::int64_t(prompts[members[std::size_t(g)]].size());
-      for (std::int64_t t = 0; t < T; ++t) pos_a[r][t] = P + t;
+      for (std::int64_t t = 0; t < T; ++t) pos_a[g][t] = P + t;
+      if (j >= cs.size()) continue;
+      const auto& c = cs[j];
       for (std::int64_t t = 0; t + 1 < std::int64_t(c.size()); ++t) {
-        ids_a[r][t] = c[std::size_t(t)];
-        valid_a[r][t] = true;
-        flat.push_back(r * T + t);
+        ids_a[g][t] = c[std::size_t(t)];
+        valid_a[g][t] = true;
+        flat.push_back(g * T + t);
         targets.push_back(c[std::size_t(t) + 1]);
-        owner.emplace_back(std::size_t(g), j);
+        owner.push_back(g);
       }
     }
-    KvCache cache = prompt_cache;
-    cache.select_rows(at::tensor(prompt_rows, at::kLong));  // each row its own copy of its prompt's slots
     ForwardInput input{ids.to(device), positions.to(device), valid.to(device)};
-    auto out = model_.forward(input, &cache);  // [n, T, H]
+    auto out = model_.forward(input, &prompt_cache);  // [G, T, H]
+    prompt_cache.truncate(slots);
     // Only real positions go through the output head.
-    auto real = out.reshape({n * T, out.size(2)}).index_select(0, at::tensor(flat, at::kLong).to(device));
+    auto real = out.reshape({G * T, out.size(2)}).index_select(0, at::tensor(flat, at::kLong).to(device));
     auto log_probs = at::log_softmax(model_.logits(real), -1);  // [R, V] float32
     auto picked = log_probs.gather(1, at::tensor(targets, at::kLong).to(device).view({-1, 1})).cpu().contiguous();
     const float* lp = picked.data_ptr<float>();
-    for (std::size_t k = 0; k < owner.size(); ++k) sums[owner[k].first][owner[k].second] += lp[k];
-    stats_.padded_tokens += n * T;
+    for (std::size_t k = 0; k < owner.size(); ++k) sums[std::size_t(owner[k])][j] += lp[k];
+    stats_.padded_tokens += G * T;
   }
   for (std::int64_t g = 0; g < G; ++g)
     for (std::size_t j = 0; j < sums[std::size_t(g)].size(); ++j)

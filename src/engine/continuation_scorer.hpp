@@ -1,7 +1,8 @@
 // Log-likelihood of candidate continuations after a prompt (choosing among
 // candidate labels): prompts run once each, `batch_size` of them together
-// (left-padded) into a KV cache shared by all their candidates, which then
-// run as right-padded rows after their prompts, `batch_size` rows at a time.
+// (left-padded) into one KV cache; then, round after round, each prompt's
+// next candidate runs after its prompt's cache rows, which are truncated back
+// to the prompt afterwards (the cache is never copied).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -45,8 +46,7 @@ class ContinuationScorer {
  private:
   void score_group(const std::vector<std::vector<std::int64_t>>& prompts,
                    const std::vector<std::vector<std::vector<std::int64_t>>>& continuations,
-                   const std::vector<std::size_t>& members, std::int64_t batch_size,
-                   std::vector<std::vector<ContinuationScore>>& results);
+                   const std::vector<std::size_t>& members, std::vector<std::vector<ContinuationScore>>& results);
   const CausalLM& model_;
   ScoringStats stats_;
 };

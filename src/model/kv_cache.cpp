@@ -59,6 +59,13 @@ void KvCache::end_step() {
 at::Tensor KvCache::key_positions() const { return positions_.narrow(1, 0, length_ + open_); }
 at::Tensor KvCache::key_valid() const { return valid_.narrow(1, 0, length_ + open_); }
 
+void KvCache::truncate(std::int64_t length) {
+  if (open_ != 0) throw Error("KvCache::truncate during a step");
+  if (length < 0 || length > length_)
+    throw Error("KvCache::truncate to " + std::to_string(length) + " slots, " + std::to_string(length_) + " filled");
+  length_ = length;
+}
+
 void KvCache::select_rows(const at::Tensor& rows) {
   auto idx = rows.to(positions_.device());
   for (auto& t : keys_) t = t.index_select(0, idx);

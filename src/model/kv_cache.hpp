@@ -39,6 +39,10 @@ class KvCache {
   // Index of the first open slot (== length() during a step).
   std::int64_t step_begin() const { return length_; }
 
+  // Forgets every slot from `length` on (no step open), so that other tokens
+  // can follow the same prefix: candidates scored one after another over one
+  // prompt cache, without copying it.
+  void truncate(std::int64_t length);
   // Keeps only `rows` (int64 indices into the current batch), in that order.
   void select_rows(const at::Tensor& rows);
   // From a batch of one row, makes `n` identical rows.
