@@ -39,19 +39,6 @@ const std::vector<std::string> kOutputFiles{
     "predictions.csv",    "summary.json",        "knn_confusion.csv",    "knn_confusion.png",
     "knn_per_class.csv",  "logreg_confusion.csv", "logreg_confusion.png", "logreg_per_class.csv"};
 
-// The folder is replaced as a whole, so it must hold nothing but an older
-// baseline's files.
-void check_output_folder(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return;
-  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "exists and is not a folder");
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (std::find(kOutputFiles.begin(), kOutputFiles.end(), name) == kOutputFiles.end())
-      throw Error(dir.string(), "the folder holds other files (" + name + "); write the baseline to a new folder");
-  }
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -90,7 +77,7 @@ void run_baseline(const BaselineArgs& a, const GlobalOptions& g) {
   if (a.pcs < 1) throw UsageError(fmt::format("--pcs must be at least 1 (got {})", a.pcs));
   std::optional<AtomicOutput> output;  // checks the parent folder before any work
   if (!a.output.empty()) {
-    check_output_folder(a.output);
+    check_replaceable_folder(a.output, kOutputFiles, "write the baseline to a new folder");
     output.emplace(a.output);
   }
 

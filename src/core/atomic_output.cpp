@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
 #include <system_error>
@@ -57,6 +58,17 @@ void AtomicOutput::commit() {
   fs::rename(temp_, target_, ec);
   if (ec) throw Error(target_.string(), "cannot move output into place: " + ec.message());
   committed_ = true;
+}
+
+void check_replaceable_folder(const fs::path& dir, const std::vector<std::string>& files, const std::string& advice) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "exists and is not a folder");
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (std::find(files.begin(), files.end(), name) == files.end())
+      throw Error(dir.string(), "the folder holds other files (" + name + "); " + advice);
+  }
 }
 
 AtomicTextFile::AtomicTextFile(std::filesystem::path target) : output_(std::move(target)) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace c2s {
 
@@ -27,6 +28,13 @@ class AtomicOutput {
   std::filesystem::path target_, temp_;
   bool committed_ = false;
 };
+
+// An output folder that a command replaces as a whole (AtomicOutput) may
+// hold nothing but `files`, the command's own outputs from an earlier run:
+// an Error naming the first other entry, with `advice` (e.g. "write the
+// baseline to a new folder"). Nothing to check when `dir` does not exist.
+void check_replaceable_folder(const std::filesystem::path& dir, const std::vector<std::string>& files,
+                              const std::string& advice);
 
 // A text file (JSONL, plain lines) written through an AtomicOutput: lines
 // go to the temporary; commit() closes it, checking every write, and renames.

@@ -29,7 +29,7 @@ std::span<const float> pooled(const DenseMatrix& x, const DenseMatrix& y, std::s
   return i < x.rows ? x.row(i) : y.row(i - x.rows);
 }
 
-double median_distance(const DenseMatrix& x, const DenseMatrix& y, const MmdOptions& options) {
+double pooled_median_distance(const DenseMatrix& x, const DenseMatrix& y, const MmdOptions& options) {
   const std::size_t total = x.rows + y.rows;
   std::vector<std::size_t> chosen(total);
   std::iota(chosen.begin(), chosen.end(), std::size_t(0));
@@ -76,7 +76,8 @@ MmdResult mmd2_unbiased(const DenseMatrix& x, const DenseMatrix& y, const MmdOpt
   MmdResult r;
   r.n_x = x.rows;
   r.n_y = y.rows;
-  r.bandwidth = median_distance(x, y, options);
+  r.bandwidth_given = options.bandwidth > 0;
+  r.bandwidth = r.bandwidth_given ? options.bandwidth : pooled_median_distance(x, y, options);
   if (!(r.bandwidth > 0)) r.bandwidth = 1;
   const double gamma = 1 / (2 * r.bandwidth * r.bandwidth);
   const double m = double(x.rows), n = double(y.rows);
@@ -85,11 +86,17 @@ MmdResult mmd2_unbiased(const DenseMatrix& x, const DenseMatrix& y, const MmdOpt
   return r;
 }
 
+double median_distance(const DenseMatrix& x, const MmdOptions& options) {
+  if (x.rows < 2) throw Error(fmt::format("a median distance needs at least 2 cells ({} given)", x.rows));
+  const double d = pooled_median_distance(x, DenseMatrix(0, x.cols), options);
+  return d > 0 ? d : 1;
+}
+
 nlohmann::ordered_json MmdResult::to_json() const {
   return {{"mmd2", mmd2},
           {"kernel", "gaussian exp(-|x-y|^2 / (2 bandwidth^2))"},
           {"bandwidth", bandwidth},
-          {"bandwidth_rule", "median distance between pooled cells"},
+          {"bandwidth_rule", bandwidth_given ? "given" : "median distance between pooled cells"},
           {"n_x", n_x},
           {"n_y", n_y}};
 }

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
+#include "data/reconstruction.hpp"
 
 namespace c2s {
 
@@ -97,6 +98,65 @@ DenseMatrix expression_matrix(const SentenceStore& store, const std::vector<std:
     }
   });
   return m;
+}
+
+DenseMatrix expression_matrix(MatrixSource& source, const std::vector<std::int64_t>& column_of, std::size_t n_features,
+                              double scale) {
+  if (column_of.size() != std::size_t(source.n_cols()))
+    throw Error(source.description(),
+                fmt::format("{} feature columns given for its {} columns", column_of.size(), source.n_cols()));
+  DenseMatrix m(std::size_t(source.n_rows()), n_features);
+  SparseRows rows;
+  for (std::int64_t begin = 0; begin < source.n_rows(); begin += kReadBlock) {
+    const std::int64_t end = std::min(source.n_rows(), begin + kReadBlock);
+    source.read_rows(begin, end, rows);
+    for (std::int64_t r = 0; r < rows.n_rows(); ++r) {
+      auto out = m.row(std::size_t(begin + r));
+      const auto indices = rows.row_indices(r);
+      const auto values = rows.row_values(r);
+      for (std::size_t k = 0; k < indices.size(); ++k) {
+        if (indices[k] < 0 || std::size_t(indices[k]) >= column_of.size())
+          throw Error(source.description(), fmt::format("row {}: column {} out of range", begin + r, indices[k]));
+        const std::int64_t j = column_of[std::size_t(indices[k])];
+        if (j >= 0) out[std::size_t(j)] = float(double(values[k]) * scale);
+      }
+    }
+  }
+  return m;
+}
+
+DenseMatrix reconstructed_expression(const std::vector<std::vector<std::uint32_t>>& sentences, const InverseModel& model,
+                                     std::size_t n_store_genes, const std::vector<std::uint32_t>& genes, double scale) {
+  std::vector<std::int64_t> column(n_store_genes, -1);
+  if (genes.empty()) {
+    std::iota(column.begin(), column.end(), std::int64_t(0));
+  } else {
+    for (std::size_t j = 0; j < genes.size(); ++j) {
+      if (genes[j] >= n_store_genes) throw Error(fmt::format("gene index {} out of range ({} genes)", genes[j], n_store_genes));
+      column[genes[j]] = std::int64_t(j);
+    }
+  }
+  DenseMatrix m(sentences.size(), genes.empty() ? n_store_genes : genes.size());
+  for (std::size_t i = 0; i < sentences.size(); ++i) {
+    auto out = m.row(i);
+    for (std::size_t rank = 0; rank < sentences[i].size(); ++rank) {
+      const std::uint32_t g = sentences[i][rank];
+      if (g >= n_store_genes) throw Error(fmt::format("gene index {} out of range ({} genes)", g, n_store_genes));
+      if (column[g] >= 0) out[std::size_t(column[g])] = float(double(reconstructed_value(model, rank)) * scale);
+    }
+  }
+  return m;
+}
+
+std::vector<std::vector<std::uint32_t>> cell_top_genes(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                                                       std::int64_t top_k) {
+  std::vector<std::vector<std::uint32_t>> out(cells.size());
+  for_each_cell(store, cells, [&](std::size_t at, const CellBlock& block, std::size_t c) {
+    std::int64_t a = block.offsets[c], b = block.offsets[c + 1];
+    if (top_k > 0) b = std::min(b, a + top_k);
+    out[at].assign(block.genes.begin() + a, block.genes.begin() + b);
+  });
+  return out;
 }
 
 std::vector<std::uint32_t> highly_variable_genes(const SentenceStore& store, const std::vector<std::int64_t>& cells,

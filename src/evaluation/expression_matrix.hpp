@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "data/inverse_model.hpp"
 #include "data/sentence_store.hpp"
 #include "evaluation/dense_matrix.hpp"
+#include "io/matrix_source.hpp"
 
 namespace c2s {
 
@@ -23,6 +25,26 @@ double natural_log_scale(const SentenceStore& store);
 // per entry (12,100 x 1,287 genes: 62 MB).
 DenseMatrix expression_matrix(const SentenceStore& store, const std::vector<std::int64_t>& cells,
                               const std::vector<std::uint32_t>& genes = {}, double scale = 1);
+
+// Rows: the rows of `source` (e.g. cells generated and reconstructed by
+// c2s generate-cells); column j of the source goes to feature
+// column_of[j] (-1: dropped). Entries are the values times `scale`.
+DenseMatrix expression_matrix(MatrixSource& source, const std::vector<std::int64_t>& column_of, std::size_t n_features,
+                              double scale = 1);
+
+// Expression rebuilt from ranked genes as `c2s reconstruct` rebuilds it
+// (the inverse model's value at each gene's rank, data/reconstruction.hpp),
+// over `genes` (store gene indices, in this order; empty = all
+// `n_store_genes`), times `scale`. One row per sentence (store gene indices,
+// most expressed first).
+DenseMatrix reconstructed_expression(const std::vector<std::vector<std::uint32_t>>& sentences, const InverseModel& model,
+                                     std::size_t n_store_genes, const std::vector<std::uint32_t>& genes = {},
+                                     double scale = 1);
+
+// The first `top_k` genes (top_k <= 0: all) of each of `cells`, most
+// expressed first, in the order of `cells`.
+std::vector<std::vector<std::uint32_t>> cell_top_genes(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                                                       std::int64_t top_k);
 
 // The `n` genes whose values vary most over `cells` (variance of the
 // stored values, zeros included; ties to the lower index), in ascending

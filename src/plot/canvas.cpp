@@ -388,6 +388,13 @@ void Canvas::draw_legend(const std::vector<LegendEntry>& entries, double x, doub
         cairo_arc(cr_, sx + kSwatchWidth * s / 2, cy, 4.5 * s, 0, 2 * std::numbers::pi);
         cairo_fill(cr_);
         break;
+      case LegendEntry::Swatch::Ring:
+        set_line(1.6 * s);
+        cairo_new_sub_path(cr_);  // no line from the current point
+        cairo_arc(cr_, sx + kSwatchWidth * s / 2, cy, 4.5 * s, 0, 2 * std::numbers::pi);
+        cairo_stroke(cr_);
+        set_line(s);
+        break;
       case LegendEntry::Swatch::Box:
         cairo_rectangle(cr_, sx + kSwatchWidth * s / 2 - 6 * s, cy - 6 * s, 12 * s, 12 * s);
         cairo_fill(cr_);

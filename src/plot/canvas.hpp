@@ -24,7 +24,7 @@ enum class VAlign { Top, Middle, Baseline, Bottom };
 inline constexpr Rgb kInk = Rgb::hex(0x262626);
 
 struct LegendEntry {
-  enum class Swatch { Line, DashedLine, Dot, Box };
+  enum class Swatch { Line, DashedLine, Dot, Ring, Box };
   std::string label;
   Rgb color;
   Swatch swatch = Swatch::Line;

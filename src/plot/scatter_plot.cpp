@@ -41,6 +41,8 @@ Extent measure(const ScatterPlot& plot, const std::string& path) {
   if (categorised && plot.categories.size() != plot.x.size())
     throw Error(path,
                 fmt::format("scatter plot has {} points but {} category ids", plot.x.size(), plot.categories.size()));
+  if (!plot.rings.empty() && plot.rings.size() != plot.x.size())
+    throw Error(path, fmt::format("scatter plot has {} points but {} ring flags", plot.x.size(), plot.rings.size()));
   const auto names = std::int64_t(plot.category_names.size());
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min, y_min = x_min, y_max = -x_min;
   std::size_t count = 0;
@@ -95,12 +97,25 @@ void draw_dots(Canvas& canvas, const ScatterPlot& plot, const PlotArea& area, st
     Rng rng(0x5ca77e4);
     shuffle(order, rng);
   }
+  // Rings go over the dots: the few marked points stay visible in a crowd.
+  if (!plot.rings.empty())
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return plot.rings[i] == 0; });
   cairo_t* cr = canvas.cr();
   for (std::size_t i : order) {
     const double px = area.x_pixel(plot.x[i]), py = area.y_pixel(plot.y[i]);
-    canvas.set_color(point_color(plot, i), alpha);
-    cairo_arc(cr, px, py, radius, 0, 2 * std::numbers::pi);
-    cairo_fill(cr);
+    if (!plot.rings.empty() && plot.rings[i]) {
+      // Rings opaque and a little larger, the dots under them faint: the
+      // ringed group stands out of the crowd and the dots still show.
+      canvas.set_color(point_color(plot, i), 1.0);
+      cairo_set_line_width(cr, std::max(radius * 0.6, 1.3 * canvas.scale()));
+      cairo_new_sub_path(cr);
+      cairo_arc(cr, px, py, radius * 1.5, 0, 2 * std::numbers::pi);
+      cairo_stroke(cr);
+    } else {
+      canvas.set_color(point_color(plot, i), plot.rings.empty() ? alpha : 0.5 * alpha);
+      cairo_arc(cr, px, py, radius, 0, 2 * std::numbers::pi);
+      cairo_fill(cr);
+    }
     canvas.mark_ink(px, py);
   }
 }
@@ -196,6 +211,10 @@ PlotArea write_png(const ScatterPlot& plot, const std::string& path) {
   for (std::size_t k = 0; k < plot.category_names.size() && !plot.categories.empty(); ++k)
     legend.push_back(
         {plot.category_names[k], category_color(k), density ? LegendEntry::Swatch::Box : LegendEntry::Swatch::Dot});
+  if (!plot.rings.empty() && !density) {
+    if (!plot.dot_label.empty()) legend.push_back({plot.dot_label, Rgb::hex(0x555555), LegendEntry::Swatch::Dot});
+    if (!plot.ring_label.empty()) legend.push_back({plot.ring_label, Rgb::hex(0x555555), LegendEntry::Swatch::Ring});
+  }
   for (std::size_t i = 0; i < plot.lines.size(); ++i)
     if (!plot.lines[i].label.empty())
       legend.push_back({plot.lines[i].label, line_color(plot.lines[i], i),

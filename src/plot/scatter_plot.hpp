@@ -46,6 +46,13 @@ struct ScatterPlot : ChartFrame {
   std::span<const std::int32_t> categories;
   std::vector<std::string> category_names;
 
+  // Optional second marker, to tell two groups apart within a category
+  // (e.g. real and generated cells): one flag per point (also a view),
+  // 1 = drawn as a ring, 0 = a filled dot. Dots style only; each marker
+  // gets a legend entry (in grey) when its label is not empty.
+  std::span<const std::uint8_t> rings;
+  std::string dot_label, ring_label;
+
   std::vector<OverlayLine> lines;
 
   ScatterStyle style = ScatterStyle::Auto;

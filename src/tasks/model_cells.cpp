@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include <unordered_set>
+#include <algorithm>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -33,20 +33,10 @@ ModelCells::ModelCells(const std::string& data, const ModelTask& task, const fs:
   } else {
     store_ = std::make_unique<SentenceStore>(data);
   }
-  const auto& genes = store_->genes();
-  known_.assign(genes.size(), 1);
-  known_count_ = std::int64_t(genes.size());
-  if (task.genes.empty()) return;  // a model without a gene list (fine-tuned from a text model): all words pass
+  // A model without a gene list (fine-tuned from a text model): all words pass.
+  known_ = check_store_genes(task, *store_, data);
+  known_count_ = std::count(known_.begin(), known_.end(), std::uint8_t(1));
   model_genes_ = std::int64_t(task.genes.size());
-  const std::unordered_set<std::string> model(task.genes.begin(), task.genes.end());
-  known_count_ = 0;
-  for (std::size_t g = 0; g < genes.size(); ++g) {
-    known_[g] = model.count(genes[g]) ? 1 : 0;
-    known_count_ += known_[g];
-  }
-  if (known_count_ * 2 < model_genes_)
-    throw Error(data, "only " + std::to_string(known_count_) + " of the model's " + std::to_string(model_genes_) +
-                          " genes are in the data (another gene set or gene naming?)");
 }
 
 ModelCells::TempStore::~TempStore() {

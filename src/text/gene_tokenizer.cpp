@@ -324,16 +324,8 @@ GeneTokenizerSummary write_gene_tokenizer(const GeneTokenizerInputs& inputs, con
 
   // The folder is replaced as a whole: never one that holds anything else
   // (a model folder's weights, say).
-  std::error_code ec;
-  if (fs::exists(folder, ec)) {
-    if (!fs::is_directory(folder, ec)) throw Error(folder.string(), "exists and is not a folder");
-    for (const auto& entry : fs::directory_iterator(folder)) {
-      std::string name = entry.path().filename().string();
-      if (name != "tokenizer.json" && name != "tokenizer_config.json" && name != "special_tokens_map.json")
-        throw Error(folder.string(), "the folder holds other files (" + name +
-                                         "); write the tokenizer to a new or tokenizer-only folder");
-    }
-  }
+  check_replaceable_folder(folder, {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"},
+                           "write the tokenizer to a new or tokenizer-only folder");
   AtomicOutput output(folder);
   fs::create_directories(output.temp_path());
   write_json_file(output.temp_path() / "tokenizer.json", tokenizer_json(vocab.words()));

@@ -1,7 +1,10 @@
 #include "text/model_task.hpp"
 
+#include <unordered_set>
+
 #include "core/error.hpp"
 #include "core/json_file.hpp"
+#include "data/sentence_store.hpp"
 #include "text/builtin_prompts.hpp"
 #include "text/prompt_examples.hpp"
 
@@ -17,6 +20,22 @@ std::string ModelTask::answer_placeholder() const {
   const auto& required = task_spec(task).response_required;
   if (required.empty()) throw Error("task " + std::string(task_name(task)), "its responses hold no single answer");
   return std::string(required.front());
+}
+
+std::vector<std::uint8_t> check_store_genes(const ModelTask& task, const SentenceStore& store, const std::string& data) {
+  const auto& genes = store.genes();
+  std::vector<std::uint8_t> known(genes.size(), 1);
+  if (task.genes.empty()) return known;
+  const std::unordered_set<std::string> model(task.genes.begin(), task.genes.end());
+  std::size_t count = 0;
+  for (std::size_t g = 0; g < genes.size(); ++g) {
+    known[g] = model.count(genes[g]) ? 1 : 0;
+    count += known[g];
+  }
+  if (count * 2 < task.genes.size())
+    throw Error(data, "only " + std::to_string(count) + " of the model's " + std::to_string(task.genes.size()) +
+                          " genes are in the data (another gene set or gene naming?)");
+  return known;
 }
 
 nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {

@@ -36,6 +36,14 @@ struct ModelTask {
   std::string answer_placeholder() const;
 };
 
+class SentenceStore;
+// The store's genes can be the model's input or output: an Error naming
+// `data` (the input the store came from) when it holds fewer than half of
+// the genes the model was trained on (another gene set or gene naming).
+// Returns, per store gene, whether the model knows it (all 1 when the
+// record has no genes: a model fine-tuned from a text model).
+std::vector<std::uint8_t> check_store_genes(const ModelTask& task, const SentenceStore& store, const std::string& data);
+
 // The record's JSON for a model trained on `task` (c2s train writes it, with
 // its own `trained_with` added).
 nlohmann::json model_task_json(const ModelTask& task, const std::string& store);

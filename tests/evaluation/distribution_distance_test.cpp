@@ -65,6 +65,28 @@ TEST(Mmd, SampledBandwidthAndThreads) {
   EXPECT_NEAR(one.bandwidth, all.bandwidth, 0.1 * all.bandwidth);  // a sample's median is close
 }
 
+TEST(Mmd, AGivenBandwidthIsTheKernelsAndTheMedianOfOneSetIsThePooledRule) {
+  const DenseMatrix x = normal_cells(100, 3, 0, 9), y = normal_cells(80, 3, 0.8, 10);
+  // The median heuristic on one set equals the pooled rule on its two halves.
+  DenseMatrix head(50, 3), tail(50, 3);
+  std::copy(x.values.begin(), x.values.begin() + 150, head.values.begin());
+  std::copy(x.values.begin() + 150, x.values.end(), tail.values.begin());
+  EXPECT_DOUBLE_EQ(median_distance(x), mmd2_unbiased(head, tail).bandwidth);
+  const MmdResult pooled = mmd2_unbiased(x, y);
+  EXPECT_FALSE(pooled.bandwidth_given);
+  // The pooled rule's bandwidth given back: the same figure.
+  const MmdResult same = mmd2_unbiased(x, y, {.bandwidth = pooled.bandwidth});
+  EXPECT_TRUE(same.bandwidth_given);
+  EXPECT_NEAR(same.mmd2, pooled.mmd2, 1e-12);
+  EXPECT_EQ(same.to_json()["bandwidth_rule"], "given");
+  // Another bandwidth: another kernel, another figure.
+  const MmdResult wide = mmd2_unbiased(x, y, {.bandwidth = 10 * pooled.bandwidth});
+  EXPECT_EQ(wide.bandwidth, 10 * pooled.bandwidth);
+  EXPECT_LT(wide.mmd2, 0.5 * pooled.mmd2);
+  testing_support::expect_error([] { median_distance(DenseMatrix(1, 3)); }, "at least 2 cells");
+  EXPECT_EQ(median_distance(DenseMatrix(4, 3)), 1.0);  // identical cells
+}
+
 TEST(Mmd, BadInput) {
   testing_support::expect_error([] { mmd2_unbiased(DenseMatrix(1, 2), DenseMatrix(5, 2)); }, "at least 2 cells");
   testing_support::expect_error([] { mmd2_unbiased(DenseMatrix(3, 2), DenseMatrix(5, 3)); }, "2 and 3 features");

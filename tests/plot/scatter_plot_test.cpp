@@ -122,6 +122,44 @@ TEST(ScatterPlot, FewPointsDrawDotsColouredByCategory) {
   EXPECT_FALSE(is_white(png.pixel(int(area.x_pixel(x[0])), int(area.y_pixel(y[0])))));
 }
 
+TEST(ScatterPlot, RingsTellASecondGroupApartWithinACategory) {
+  ScratchDir dir;
+  // Two points far apart, same category: a dot and a ring.
+  std::vector<double> x = {0, 10}, y = {0, 10};
+  std::vector<std::int32_t> kind = {0, 0};
+  std::vector<std::uint8_t> rings = {0, 1};
+  ScatterPlot plot;
+  plot.x = x;
+  plot.y = y;
+  plot.categories = kind;
+  plot.category_names = {"B cells"};
+  plot.rings = rings;
+  plot.dot_label = "real";
+  plot.ring_label = "generated";
+  plot.point_radius = 6;
+  const std::string path = dir.file("rings.png");
+  const PlotArea area = write_png(plot, path);
+  PngImage png(path);
+  ASSERT_TRUE(png.ok());
+  // The dot is filled at its centre, and fainter than without rings; the
+  // ring is hollow there and opaque around it (radius 1.5 x 6 pixels).
+  const Rgb dot = png.pixel(int(area.x_pixel(0)), int(area.y_pixel(0)));
+  EXPECT_FALSE(is_white(dot));
+  EXPECT_TRUE(close_to(mix({1, 1, 1}, category_color(0), 0.425), 0.08)(dot));
+  const int rx = int(area.x_pixel(10)), ry = int(area.y_pixel(10));
+  EXPECT_TRUE(is_white(png.pixel(rx, ry)));
+  EXPECT_TRUE(png.near(close_to(category_color(0), 0.08), rx + 9, ry, 1));
+  // A ring flag per point.
+  std::vector<std::uint8_t> short_rings = {1};
+  plot.rings = short_rings;
+  try {
+    write_png(plot, path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 points but 1 ring flags"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ScatterPlot, ManyCategoriesPutTheLegendBesideThePlot) {
   ScratchDir dir;
   Cloud cloud = make_cloud(3000, 4);
