@@ -40,6 +40,7 @@ void add_reconstruct_command(CommandSet& set);
 void add_pipeline_command(CommandSet& set);
 void add_report_command(CommandSet& set);
 void add_baseline_command(CommandSet& set);
+void add_evaluate_generation_command(CommandSet& set);
 void add_prompts_command(CommandSet& set);
 void add_tokenize_command(CommandSet& set);
 void add_tokenizer_command(CommandSet& set);

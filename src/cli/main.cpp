@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
                             add_pipeline_command(set);
                             add_report_command(set);
                             add_baseline_command(set);
+                            add_evaluate_generation_command(set);
                             add_prompts_command(set);
                             add_tokenize_command(set);
                             add_tokenizer_command(set);

@@ -17,6 +17,7 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
       {"init-model", "Write a Hugging Face model folder with random weights (a released model's shape or a config.json)"},
       {"train", "Fine-tune a model (all weights or LoRA) or train one from scratch on a task's examples"},
       {"annotate", "Predict each cell's label (cell type...) with a trained model, scored against the truth when known"},
+      {"generate-cells", "Generate cells of given types with a trained model, reconstructed to expression (h5ad)"},
   };
   return names;
 }
