@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -48,16 +49,16 @@ inline int run_python(const std::string& code) {
   return std::system(("/usr/bin/python3 " + script.string()).c_str());
 }
 
-// A folder for this test process (shared by its tests, e.g. to reuse a
-// converted store), emptied once when first asked for.
+// A folder per name for this test process (shared by the tests that ask for
+// that name, e.g. to reuse a converted store), emptied when first asked for.
 inline std::filesystem::path process_dir(const std::string& name) {
-  static std::filesystem::path dir = [&] {
-    auto p = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-    std::filesystem::remove_all(p);
-    std::filesystem::create_directories(p);
-    return p;
-  }();
-  return dir;
+  static std::map<std::string, std::filesystem::path> dirs;
+  auto it = dirs.find(name);
+  if (it != dirs.end()) return it->second;
+  auto p = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return dirs.emplace(name, p).first->second;
 }
 
 inline std::size_t count_lines(const std::string& s) {

@@ -131,6 +131,31 @@ TEST(Commands, SimulateAndPipeline) {
   expect_clean_failure(run_c2s("-q report " + dir().string() + "/nowhere"), "summary.json", 1);
 }
 
+// The whole main job at a small scale: both models trained briefly, the
+// held-out cells annotated beside the baselines, cells generated and scored,
+// and every figure of the report page there.
+TEST(Commands, PipelineModelStepsAndReport) {
+  const fs::path run = dir() / "full";
+  nlohmann::json p = run_json("--threads 2 pipeline -o " + run.string() +
+                              " --cells 600 --genes 3000 --train-steps 30 --cells-per-type 3");
+  EXPECT_EQ(p["annotation_model"]["steps"], 30);
+  EXPECT_GT(p["annotate"]["cells"].get<int>(), 20);
+  EXPECT_TRUE(p["annotate"]["scores"]["accuracy"].is_number());
+  EXPECT_GT(p["baseline"]["knn"]["accuracy"].get<double>(), 0.5);
+  EXPECT_EQ(p["generation_model"]["steps"], 30);
+  EXPECT_EQ(p["generate_cells"]["cells"], 3 * p["annotate"]["labels"].size());
+  EXPECT_TRUE(p["evaluate_generation"]["generated"]["knn_accuracy"].is_object());
+  EXPECT_NE(p["annotate"]["command"].get<std::string>().find("c2s annotate --model"), std::string::npos);
+  for (const char* f : {"index.html", "inverse_fit.png", "training_curves.png", "confusion_matrix.png",
+                        "generation_generated_vs_real.png"})
+    EXPECT_TRUE(fs::exists(run / "report" / f)) << f;
+  const std::string html = slurp(run / "report/index.html");
+  EXPECT_NE(html.find("k-NN baseline"), std::string::npos);
+  EXPECT_NE(html.find("c2s train --init tiny"), std::string::npos);
+  run_json("report " + run.string());
+  EXPECT_EQ(slurp(run / "report/index.html"), html);
+}
+
 }  // namespace c2s
 
 namespace c2s {

@@ -251,7 +251,7 @@ TEST(EmbedCommand, BadInputIsOneErrorLineAndWritesNothing) {
   const std::string neox = " --model " + model("neox-tiny"), gpt2 = " --model " + model("gpt2-tiny");
   auto out = (dir() / "never.npy").string();
   expect_failure("embed" + neox + " --prompt x --pooling max -o " + out, 2, "unknown pooling 'max'");
-  expect_failure("embed" + neox + " --prompt x -o " + (dir() / "e.txt").string(), 2, "must end in .npy or .jsonl");
+  expect_failure("embed" + neox + " --prompt x -o " + (dir() / "e.txt").string(), 2, "must end in .npy, .jsonl or .h5ad");
   expect_failure("embed" + gpt2 + " --prompt x -o " + out, 1, "no tokenizer");
   expect_failure("embed --model " + (dir() / "missing").string() + " --prompt x -o " + out, 1, "missing");
   expect_failure("embed" + gpt2 + " --prompts " + write_file("e_bad.jsonl", "{\"ids\":[1]}\n[1,2]\n") + " -o " + out, 1,
