@@ -1,6 +1,6 @@
 // A simulated data set converted into a sentence store (at least 10 genes
 // per cell and 1 cell per gene kept) in the test process's own temporary
-// folder `name`_<pid>: the start of every test store built from the
+// folder `name`_<pid> (process_dir): the start of every test store built from the
 // simulator in-process.
 #pragma once
 #include <gtest/gtest.h>
@@ -12,13 +12,12 @@
 #include "data/conversion.hpp"
 #include "data/simulator.hpp"
 #include "io/matrix_source.hpp"
+#include "test_support.hpp"
 
 namespace c2s::testing_support {
 
 inline std::string simulated_store(const std::string& name, const SimulatorOptions& sim) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = process_dir(name);
   const std::string h5ad = (dir / "sim.h5ad").string(), store = (dir / "sim.c2s").string();
   simulate_h5ad(sim, h5ad);
   ConvertOptions convert;

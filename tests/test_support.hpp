@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -63,6 +65,28 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// A folder per name for this test process (`name`_<pid> in the test temp
+// folder, shared by the tests that ask for that name, e.g. to reuse a
+// converted store), emptied when first asked for and removed when the
+// process ends (kept when C2S_KEEP_TEST_DIRS is set, to look into a failure).
+inline std::filesystem::path process_dir(const std::string& name) {
+  struct Folders {
+    std::map<std::string, std::filesystem::path> paths;
+    ~Folders() {
+      if (std::getenv("C2S_KEEP_TEST_DIRS")) return;
+      std::error_code ec;
+      for (const auto& [n, p] : paths) std::filesystem::remove_all(p, ec);
+    }
+  };
+  static Folders folders;
+  auto it = folders.paths.find(name);
+  if (it != folders.paths.end()) return it->second;
+  auto p = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return folders.paths.emplace(name, p).first->second;
+}
 
 // Expects f() to throw c2s::Error whose message contains `part`.
 template <class F>

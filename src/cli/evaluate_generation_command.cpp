@@ -66,7 +66,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 nlohmann::ordered_json accuracy_json(const std::vector<std::size_t>& ks, const std::vector<double>& accuracy) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < ks.size(); ++i)
-    j[std::to_string(ks[i])] = std::isfinite(accuracy[i]) ? nlohmann::ordered_json(accuracy[i]) : nullptr;
+    j[std::to_string(ks[i])] =
+        i < accuracy.size() && std::isfinite(accuracy[i]) ? nlohmann::ordered_json(accuracy[i]) : nullptr;
   return j;
 }
 
@@ -235,6 +236,7 @@ void run_evaluate_generation(const EvaluateArgs& a, const GlobalOptions& g) {
   fs::create_directories(dir);
   std::vector<std::string> header = {"set", a.label_column, "cells", "real_cells"};
   for (auto k : e.ks) header.push_back(fmt::format("knn_k{}", k));
+  for (auto k : e.ks) header.push_back(fmt::format("knn_rebuilt_k{}", k));
   header.push_back("mmd2");
   header.push_back("mmd2_rebuilt");
   CsvTable scores(header);
@@ -247,6 +249,7 @@ void run_evaluate_generation(const EvaluateArgs& a, const GlobalOptions& g) {
     std::vector<std::string> all = {r.name, "all", std::to_string(sets[s].classes.size()),
                                     std::to_string(real_cells.size())};
     for (double acc : r.knn_accuracy) all.push_back(csv_number(acc));
+    for (double acc : r.knn_rebuilt_accuracy) all.push_back(csv_number(acc));
     all.push_back(r.mmd ? csv_number(r.mmd->mmd2) : "");
     all.push_back(r.mmd_rebuilt ? csv_number(r.mmd_rebuilt->mmd2) : "");
     scores.add_row(std::move(all));
@@ -256,18 +259,21 @@ void run_evaluate_generation(const EvaluateArgs& a, const GlobalOptions& g) {
       std::vector<std::string> row = {r.name, class_names[k], std::to_string(r.cells_per_class[k]),
                                       std::to_string(e.real_per_class[k])};
       for (double acc : r.knn_accuracy_per_class[k]) row.push_back(csv_number(acc));
+      for (double acc : r.knn_rebuilt_accuracy_per_class[k]) row.push_back(csv_number(acc));
       row.push_back(r.mmd_per_class[k] ? csv_number(r.mmd_per_class[k]->mmd2) : "");
       row.push_back(r.mmd_rebuilt_per_class[k] ? csv_number(r.mmd_rebuilt_per_class[k]->mmd2) : "");
       scores.add_row(std::move(row));
       per_type[class_names[k]] = {{"cells", r.cells_per_class[k]},
                                   {"real_cells", e.real_per_class[k]},
                                   {"knn_accuracy", accuracy_json(e.ks, r.knn_accuracy_per_class[k])},
+                                  {"knn_accuracy_rebuilt", accuracy_json(e.ks, r.knn_rebuilt_accuracy_per_class[k])},
                                   {"mmd2", mmd(r.mmd_per_class[k])},
                                   {"mmd2_rebuilt", mmd(r.mmd_rebuilt_per_class[k])}};
     }
     set_json[r.name] = {{"description", kSets[s].second},
                         {"cells", sets[s].classes.size()},
                         {"knn_accuracy", accuracy_json(e.ks, r.knn_accuracy)},
+                        {"knn_accuracy_rebuilt", accuracy_json(e.ks, r.knn_rebuilt_accuracy)},
                         {"mmd2", mmd(r.mmd)},
                         {"mmd2_rebuilt", mmd(r.mmd_rebuilt)},
                         {"per_type", per_type}};
@@ -328,6 +334,7 @@ void run_evaluate_generation(const EvaluateArgs& a, const GlobalOptions& g) {
   nlohmann::ordered_json brief = {{"generated_cells", n_gen}, {"real_cells", real_cells.size()}, {"split", a.split}};
   for (const auto& r : e.sets)
     brief[r.name] = {{"knn_accuracy", accuracy_json(e.ks, r.knn_accuracy)},
+                     {"knn_accuracy_rebuilt", accuracy_json(e.ks, r.knn_rebuilt_accuracy)},
                      {"mmd2", r.mmd ? nlohmann::ordered_json(r.mmd->mmd2) : nlohmann::ordered_json(nullptr)},
                      {"mmd2_rebuilt",
                       r.mmd_rebuilt ? nlohmann::ordered_json(r.mmd_rebuilt->mmd2) : nlohmann::ordered_json(nullptr)}};

@@ -182,17 +182,23 @@ json write_run_report(const fs::path& run_dir) {
     row("generated cells", number(gc.value("cells", json())), number(gc.value("seconds", json()), 1) + " s");
   if (const json& e = s.value("evaluate_generation", json()); e.is_object()) {
     // Generated cells beside the naive baselines, as evaluate-generation
-    // reports them (docs/formats/generation-evaluation.md).
+    // reports them (docs/formats/evaluate-generation-output.md).
     for (const auto& [key, name] : {std::pair{"generated", "generated cells"},
                                     std::pair{"mean_ranks", "naive baseline: the type's mean ranking"},
                                     std::pair{"sampled_ranks", "naive baseline: sampled rankings"},
                                     std::pair{"train_cells", "real training cells (reference)"}}) {
       const json& v = e.value(key, json());
       if (!v.is_object()) continue;
-      std::string knn;
-      for (const char* k : {"3", "5", "10", "25"})
-        knn += std::string(knn.empty() ? "" : ", ") + "k=" + k + ": " + number(at(v, {"knn_accuracy", k}));
-      row(std::string("k-NN type recognition, ") + name, knn, "MMD² " + number(v.value("mmd2", json()), 4));
+      for (const auto& [field, against] : {std::pair{"knn_accuracy", "real cells"},
+                                           std::pair{"knn_accuracy_rebuilt", "real cells rebuilt alike"}}) {
+        if (!v.contains(field)) continue;
+        std::string knn;
+        for (const char* k : {"3", "5", "10", "25"})
+          knn += std::string(knn.empty() ? "" : ", ") + "k=" + k + ": " + number(at(v, {field, k}));
+        const std::string mmd_field = std::string(field) == "knn_accuracy" ? "mmd2" : "mmd2_rebuilt";
+        row(std::string("k-NN type recognition (fitted on ") + against + "), " + name, knn,
+            "MMD² " + number(v.value(mmd_field, json()), 4));
+      }
     }
   }
   row("total time", minutes(s.value("seconds", json())));

@@ -124,7 +124,8 @@ nlohmann::json reconstruct_store(const SentenceStore& store, const std::string& 
 nlohmann::json reconstruct_sentences(const std::vector<std::string>& sentences, const DataFrame& obs,
                                      const std::vector<std::string>& vocabulary,
                                      const std::vector<std::int64_t>& gene_n_cells, const InverseModel& model,
-                                     const std::string& out_h5ad) {
+                                     const std::string& out_h5ad,
+                                     const std::vector<std::pair<std::string, UnsScalar>>& uns) {
   if (obs.n_rows() != sentences.size()) throw Error(out_h5ad, "obs rows differ from sentences");
   SentenceParser parser(vocabulary);
   AnnDataWriter writer(out_h5ad, std::int64_t(vocabulary.size()));
@@ -153,6 +154,7 @@ nlohmann::json reconstruct_sentences(const std::vector<std::string>& sentences, 
   writer.set_obs(out_obs);
   writer.set_var(vocabulary_var(vocabulary, gene_n_cells));
   add_model_uns(writer, model);
+  for (const auto& [key, value] : uns) writer.add_uns(key, value);
   writer.commit();
   return {{"output", out_h5ad},
           {"cells", sentences.size()},

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "data/inverse_model.hpp"
 #include "data/sentence_store.hpp"
+#include "io/anndata_writer.hpp"
 
 namespace c2s {
 
@@ -46,9 +48,11 @@ nlohmann::json reconstruct_store(const SentenceStore& store, const std::string& 
                                  const ReconstructOptions& options);
 
 // Text sentences -> h5ad; `obs` rows (index = cell names) must match them.
+// `uns`: more scalars to record beside the inverse model's.
 nlohmann::json reconstruct_sentences(const std::vector<std::string>& sentences, const DataFrame& obs,
                                      const std::vector<std::string>& vocabulary,
                                      const std::vector<std::int64_t>& gene_n_cells, const InverseModel& model,
-                                     const std::string& out_h5ad);
+                                     const std::string& out_h5ad,
+                                     const std::vector<std::pair<std::string, UnsScalar>>& uns = {});
 
 }  // namespace c2s

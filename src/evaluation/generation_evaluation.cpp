@@ -67,8 +67,10 @@ GenerationEvaluation evaluate_generation(const DenseMatrix& real, const std::vec
       rebuilt_of_class.push_back(rows_of(rebuilt_coordinates, real_classes, std::int32_t(c)));
   }
 
-  std::vector<KnnClassifier> knns;
+  std::vector<KnnClassifier> knns, rebuilt_knns;
   for (auto k : options.ks) knns.emplace_back(out.real_coordinates, real_classes, n_classes, k);
+  if (with_rebuilt)
+    for (auto k : options.ks) rebuilt_knns.emplace_back(rebuilt_coordinates, real_classes, n_classes, k);
 
   for (const CellSet& set : sets) {
     if (set.features.cols != real.cols)
@@ -82,19 +84,26 @@ GenerationEvaluation evaluate_generation(const DenseMatrix& real, const std::vec
       ++s.cells_per_class[std::size_t(c)];
     }
     s.coordinates = pca.transform(set.features);
-    s.knn_accuracy_per_class.assign(n_classes, std::vector<double>(knns.size(), std::numeric_limits<double>::quiet_NaN()));
-    for (std::size_t ki = 0; ki < knns.size(); ++ki) {
-      const KnnPredictions p = knns[ki].predict(s.coordinates);
-      std::vector<std::size_t> right(n_classes, 0);
-      std::size_t total = 0;
-      for (std::size_t i = 0; i < p.label.size(); ++i)
-        if (p.label[i] == set.classes[i]) ++right[std::size_t(set.classes[i])], ++total;
-      s.knn_accuracy.push_back(p.label.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                               : double(total) / double(p.label.size()));
-      for (std::size_t c = 0; c < n_classes; ++c)
-        if (s.cells_per_class[c] > 0) s.knn_accuracy_per_class[c][ki] = double(right[c]) / double(s.cells_per_class[c]);
-      s.knn_predictions.push_back(p.label);
-    }
+    // The share of the set's cells each classifier gives their own class.
+    auto vote = [&](const std::vector<KnnClassifier>& classifiers, std::vector<double>& accuracy,
+                    std::vector<std::vector<double>>& per_class, std::vector<std::vector<std::int32_t>>* predictions) {
+      per_class.assign(n_classes, std::vector<double>(classifiers.size(), std::numeric_limits<double>::quiet_NaN()));
+      for (std::size_t ki = 0; ki < classifiers.size(); ++ki) {
+        const KnnPredictions p = classifiers[ki].predict(s.coordinates);
+        std::vector<std::size_t> right(n_classes, 0);
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < p.label.size(); ++i)
+          if (p.label[i] == set.classes[i]) ++right[std::size_t(set.classes[i])], ++total;
+        accuracy.push_back(p.label.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                           : double(total) / double(p.label.size()));
+        for (std::size_t c = 0; c < n_classes; ++c)
+          if (s.cells_per_class[c] > 0) per_class[c][ki] = double(right[c]) / double(s.cells_per_class[c]);
+        if (predictions) predictions->push_back(p.label);
+      }
+    };
+    vote(knns, s.knn_accuracy, s.knn_accuracy_per_class, &s.knn_predictions);
+    s.knn_rebuilt_accuracy_per_class.assign(n_classes, {});
+    if (with_rebuilt) vote(rebuilt_knns, s.knn_rebuilt_accuracy, s.knn_rebuilt_accuracy_per_class, nullptr);
     auto compare = [&](const DenseMatrix& reference, const std::vector<DenseMatrix>& reference_of_class,
                        const MmdOptions& k, std::optional<MmdResult>& all, std::vector<std::optional<MmdResult>>& per) {
       if (s.coordinates.rows >= 2) all = mmd2_unbiased(s.coordinates, reference, k);

@@ -7,7 +7,9 @@
 // distance between the real cells), so that sets can be compared. Optionally
 // the MMD against the real cells rebuilt the way the sets were (e.g. from
 // their top genes by the inverse model), which takes what the rebuilding
-// loses out of the comparison.
+// loses out of the comparison, and the same k-NN vote by classifiers fitted
+// on the rebuilt real cells (a cell rebuilt from its top genes is judged by
+// real cells rebuilt alike).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +44,8 @@ struct CellSetScores {
   std::vector<double> knn_accuracy;                          // per k
   std::vector<std::vector<double>> knn_accuracy_per_class;   // [class][k]; NaN for a class without cells
   std::vector<std::vector<std::int32_t>> knn_predictions;    // [k][cell]
+  std::vector<double> knn_rebuilt_accuracy;                  // per k, fitted on the rebuilt real cells (empty without)
+  std::vector<std::vector<double>> knn_rebuilt_accuracy_per_class;  // [class][k] (each empty without)
   std::optional<MmdResult> mmd;                              // against every real cell (2+ cells)
   std::vector<std::optional<MmdResult>> mmd_per_class;       // against the class's real cells (2+ each)
   std::optional<MmdResult> mmd_rebuilt;                      // the same against the rebuilt real cells

@@ -63,11 +63,11 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<std::string
   g.batch_size = options_.batch_size;
   g.sampling = options_.sampling;
   stats_.token_budget = g.max_new_tokens;
-  stats_.genes_left_out = options_.mode == GenerationMode::Constrained ? constraint.genes_left_out() : 0;
+  stats_.genes_left_out = options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() : 0;
 
   Generator generator(model_);
   const auto generations =
-      options_.mode == GenerationMode::Constrained
+      options_.decoding == SentenceDecoding::Constrained
           ? generator.generate(prompts, g, constraint.allowed_tokens({limits}))
           : generator.generate(prompts, g);
 
@@ -78,7 +78,7 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<std::string
     GeneratedCell& cell = out[i];
     cell.text = tokenizer_.decode(std::vector<TokenId>(tokens.begin(), tokens.end()), true);
     cell.finish_reason = generations[i].finish_reason;
-    if (options_.mode == GenerationMode::Constrained) {
+    if (options_.decoding == SentenceDecoding::Constrained) {
       const DecodedGenes decoded = constraint.decode(tokens, limits);
       if (decoded.invalid_at >= 0)
         throw Error("generate-cells", "cell " + std::to_string(i) + ": token " + std::to_string(decoded.invalid_at) +

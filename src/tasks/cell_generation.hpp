@@ -16,15 +16,14 @@
 #include "core/progress.hpp"
 #include "engine/token_sampler.hpp"
 #include "model/causal_lm.hpp"
+#include "tasks/gene_sentence_decoding.hpp"
 #include "text/model_task.hpp"
 #include "text/tokenizer.hpp"
 
 namespace c2s {
 
-enum class GenerationMode { Constrained, Free };
-
 struct CellGenerationOptions {
-  GenerationMode mode = GenerationMode::Constrained;
+  SentenceDecoding decoding = SentenceDecoding::Constrained;
   std::int64_t genes = 0;  // genes per cell ({num_genes}, and the constraint's limit); 0: the model's top-k
   SamplingOptions sampling{.do_sample = true, .top_k = 50};
   std::int64_t batch_size = 16;

@@ -21,6 +21,12 @@
 
 namespace c2s {
 
+// How a task decodes a cell sentence: constrained (only vocabulary genes,
+// each at most once: GeneSentenceConstraint) or free (the model's text as
+// generated, cleaned afterwards as the reference package does:
+// data/reconstruction.hpp's SentenceParser).
+enum class SentenceDecoding { Constrained, Free };
+
 // Where a cell sentence sits in a response: the text before its first gene
 // and after its last gene (alternatives: one per response template), the
 // genes separated by single spaces.

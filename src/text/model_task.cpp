@@ -39,7 +39,7 @@ std::vector<std::uint8_t> check_store_genes(const ModelTask& task, const Sentenc
 }
 
 nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
-  return {{"task", task_name(t.task)},
+  nlohmann::json j = {{"task", task_name(t.task)},
           {"label_column", t.label_column},
           {"label_name", t.label_name},
           {"labels", t.labels},
@@ -50,6 +50,13 @@ nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
           {"seed", t.seed},
           {"store", store},
           {"genes", t.genes}};
+  if (t.task == PromptTask::PerturbationPrediction) {
+    j["condition_column"] = t.condition_column;
+    j["control"] = t.control_value;
+    j["perturbations"] = t.labels;
+    j["match_column"] = t.match_column;
+  }
+  return j;
 }
 
 std::optional<ModelTask> read_model_task(const std::filesystem::path& model_folder) {
@@ -77,6 +84,12 @@ std::optional<ModelTask> read_model_task(const std::filesystem::path& model_fold
   t.organism = field("organism", std::string("Homo sapiens"));
   t.seed = field("seed", std::uint64_t(42));
   t.genes = field("genes", std::vector<std::string>());
+  if (t.task == PromptTask::PerturbationPrediction) {
+    t.condition_column = field("condition_column", std::string("condition"));
+    t.control_value = field("control", std::string("ctrl"));
+    t.match_column = field("match_column", std::string());
+    t.labels = field("perturbations", t.labels);
+  }
   const std::string origin = field("prompts", std::string());
   if (j.contains("templates")) {
     t.templates = PromptTemplates::from_json(j["templates"], where + " (templates)");

@@ -1,7 +1,9 @@
 // The task a model folder was trained for, as `c2s train` records it in
-// c2s_task.json: what annotate, generate-cells and embed need to build the
-// model's prompts without flags (task, label column and values, top-k,
-// organism, the very prompt templates, the genes of its sentences).
+// c2s_task.json: what annotate, perturb, generate-cells and embed need to
+// build the model's prompts without flags (task, label column and values,
+// top-k, organism, the very prompt templates, the genes of its sentences;
+// for perturbation_prediction the condition column, control value,
+// perturbations and match column).
 // Format: docs/formats/training-run.md.
 #pragma once
 #include <cstdint>
@@ -27,6 +29,9 @@ struct ModelTask {
   PromptTemplates templates;
   std::uint64_t seed = 42;
   std::vector<std::string> genes;  // the vocabulary of the cell sentences trained on
+  // perturbation_prediction: how control and perturbed cells were told apart
+  // and paired, and the perturbations seen (its `labels`).
+  std::string condition_column, control_value, match_column;  // match_column "": any control
 
   PromptFormatter formatter() const { return PromptFormatter(templates, seed); }
   // The prompt values of one cell's sentence for a single-cell task that

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -27,8 +26,7 @@ struct CliResult {
 // stdin is read from `stdin_path`.
 inline CliResult run_c2s(const std::string& args, const std::string& stdin_path = "/dev/null") {
   static int counter = 0;
-  auto dir = std::filesystem::path(::testing::TempDir()) / ("c2s_cli_runs_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = process_dir("c2s_cli_runs");
   auto out = dir / ("out" + std::to_string(counter));
   auto err = dir / ("err" + std::to_string(counter++));
   std::string cmd = std::string(C2S_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string() + " <" + stdin_path;
@@ -42,23 +40,10 @@ inline CliResult run_c2s(const std::string& args, const std::string& stdin_path 
 
 // Runs a Python snippet with Debian's python3 (anndata, h5py, numpy).
 inline int run_python(const std::string& code) {
-  auto dir = std::filesystem::path(::testing::TempDir());
   static int counter = 0;
-  auto script = dir / ("c2s_test_script_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".py");
+  auto script = process_dir("c2s_test_scripts") / ("script_" + std::to_string(counter++) + ".py");
   std::ofstream(script) << code;
   return std::system(("/usr/bin/python3 " + script.string()).c_str());
-}
-
-// A folder per name for this test process (shared by the tests that ask for
-// that name, e.g. to reuse a converted store), emptied when first asked for.
-inline std::filesystem::path process_dir(const std::string& name) {
-  static std::map<std::string, std::filesystem::path> dirs;
-  auto it = dirs.find(name);
-  if (it != dirs.end()) return it->second;
-  auto p = std::filesystem::path(::testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return dirs.emplace(name, p).first->second;
 }
 
 inline std::size_t count_lines(const std::string& s) {

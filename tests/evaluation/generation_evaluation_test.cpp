@@ -166,8 +166,9 @@ TEST(GenerationEvaluation, KnnAndMmdAgainstKnownAnswers) {
 }
 
 // Against real cells rebuilt as the sets were (here: shifted), a set made
-// the same way is close and the real cells' own kind is far.
-TEST(GenerationEvaluation, MmdAgainstTheRebuiltRealCells) {
+// the same way is close and the real cells' own kind is far; k-NN fitted on
+// them recognises the set made the same way.
+TEST(GenerationEvaluation, MmdAndKnnAgainstTheRebuiltRealCells) {
   const Blobs real = testing_support::blobs(240, 8, 3, 0.5, 21, 1);
   DenseMatrix rebuilt = real.x;
   for (auto& v : rebuilt.values) v += 1.5f;
@@ -183,8 +184,18 @@ TEST(GenerationEvaluation, MmdAgainstTheRebuiltRealCells) {
   EXPECT_DOUBLE_EQ(e.sets[0].mmd_rebuilt->bandwidth, e.rebuilt_bandwidth);
   ASSERT_EQ(e.sets[1].mmd_rebuilt_per_class.size(), 3u);
   EXPECT_LT(std::abs(e.sets[1].mmd_rebuilt_per_class[2]->mmd2), 0.1);
-  // Without rebuilt cells, no such figure.
-  EXPECT_FALSE(evaluate_generation(real.x, real.y, 3, {{"alike", alike.x, alike.y}}).sets[0].mmd_rebuilt);
+  // Classifiers fitted on the rebuilt real cells recognise a set rebuilt alike.
+  ASSERT_EQ(e.sets[1].knn_rebuilt_accuracy.size(), e.ks.size());
+  for (double acc : e.sets[1].knn_rebuilt_accuracy) EXPECT_GE(acc, 0.9);
+  ASSERT_EQ(e.sets[1].knn_rebuilt_accuracy_per_class.size(), 3u);
+  EXPECT_GE(e.sets[1].knn_rebuilt_accuracy_per_class[2][0], 0.9);
+  // With the real cells as their own rebuilding, the two votes are one.
+  const auto same = evaluate_generation(real.x, real.y, 3, {{"shifted", shifted.x, shifted.y}}, {.pcs = 5}, real.x);
+  EXPECT_EQ(same.sets[0].knn_rebuilt_accuracy, same.sets[0].knn_accuracy);
+  // Without rebuilt cells, no such figures.
+  const auto without = evaluate_generation(real.x, real.y, 3, {{"alike", alike.x, alike.y}});
+  EXPECT_FALSE(without.sets[0].mmd_rebuilt);
+  EXPECT_TRUE(without.sets[0].knn_rebuilt_accuracy.empty());
   testing_support::expect_error(
       [&] { evaluate_generation(real.x, real.y, 3, {}, {}, DenseMatrix(3, 8)); }, "rebuilt real cells are 3 x 8");
 }

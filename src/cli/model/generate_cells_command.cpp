@@ -91,7 +91,7 @@ void add_generate_cells_command(CommandSet& set) {
     if (!session.tokenizer) throw Error(a.model.model, "the model folder has no tokenizer");
 
     CellGenerationOptions options;
-    options.mode = a.free ? GenerationMode::Free : GenerationMode::Constrained;
+    options.decoding = a.free ? SentenceDecoding::Free : SentenceDecoding::Constrained;
     options.genes = a.genes;
     options.batch_size = a.model.batch_size;
     options.sampling.temperature = a.temperature;

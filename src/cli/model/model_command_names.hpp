@@ -18,6 +18,7 @@ inline const std::vector<std::pair<std::string, std::string>>& model_command_nam
       {"train", "Fine-tune a model (all weights or LoRA) or train one from scratch on a task's examples"},
       {"annotate", "Predict each cell's label (cell type...) with a trained model, scored against the truth when known"},
       {"generate-cells", "Generate cells of given types with a trained model, reconstructed to expression (h5ad)"},
+      {"perturb", "Predict control cells' perturbed state with a trained model, reconstructed to expression (and scored)"},
   };
   return names;
 }

@@ -11,6 +11,7 @@ void add_model_commands(CommandSet& set) {
   add_train_command(set);
   add_annotate_command(set);
   add_generate_cells_command(set);
+  add_perturb_command(set);
 }
 
 }  // namespace c2s

@@ -14,5 +14,6 @@ void add_init_model_command(CommandSet& set);
 void add_train_command(CommandSet& set);
 void add_annotate_command(CommandSet& set);
 void add_generate_cells_command(CommandSet& set);
+void add_perturb_command(CommandSet& set);
 
 }  // namespace c2s

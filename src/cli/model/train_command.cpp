@@ -142,6 +142,14 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   task.templates = formatter.templates();
   task.seed = a.example.seed;
   task.genes = store.genes();
+  if (task.task == PromptTask::PerturbationPrediction) {
+    // The labels are the perturbations (the condition column's values).
+    task.label_column = plan.options.condition_column;
+    task.label_name = default_label_name(task.label_column);
+    task.condition_column = plan.options.condition_column;
+    task.control_value = plan.options.control_value;
+    task.match_column = plan.options.match_column;
+  }
   ex.task = model_task_json(task, a.data);
   ex.model_task = std::move(task);
   return ex;
