@@ -16,18 +16,12 @@ CellGenerator::CellGenerator(const CausalLM& model, const Tokenizer& tokenizer, 
   if (task_.task != PromptTask::CellTypeGeneration)
     throw Error("generate-cells", "the model was trained for " + std::string(task_name(task_.task)) +
                                       ", not cell_type_generation");
-  const auto& special = tokenizer_.special_ids();
-  if (!special.eos) throw Error("generate-cells", "the tokenizer has no end-of-sequence token");
-  end_ids_.push_back(*special.eos);
-  for (TokenId id : special.generation_eos)
-    if (id != *special.eos) end_ids_.push_back(id);
+  end_ids_ = sentence_end_ids(tokenizer_, "generate-cells");
   if (options_.genes == 0) options_.genes = task_.top_k;
   if (options_.genes < 1) throw UsageError("genes per cell must be at least 1");
   if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   options_.sampling.validate();
-  if (known.size() != vocabulary_.size()) throw Error("generate-cells", "one known-gene flag per vocabulary gene is needed");
-  for (std::size_t g = 0; g < vocabulary_.size(); ++g)
-    if (!known[g]) not_in_model_.push_back(std::uint32_t(g));
+  not_in_model_ = unknown_genes(known, vocabulary_.size(), "generate-cells");
   stats_.genes_not_in_model = not_in_model_.size();
 }
 

@@ -58,6 +58,24 @@ struct GeneSentenceConstraint::State {
   std::int64_t invalid_at = -1;
 };
 
+std::vector<std::int64_t> sentence_end_ids(const Tokenizer& tokenizer, const std::string& task) {
+  const auto& special = tokenizer.special_ids();
+  if (!special.eos) throw Error(task, "the tokenizer has no end-of-sequence token");
+  std::vector<std::int64_t> ids = {*special.eos};
+  for (TokenId id : special.generation_eos)
+    if (id != *special.eos) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known, std::size_t vocabulary,
+                                         const std::string& task) {
+  if (known.size() != vocabulary) throw Error(task, "one known-gene flag per vocabulary gene is needed");
+  std::vector<std::uint32_t> out;
+  for (std::size_t g = 0; g < known.size(); ++g)
+    if (!known[g]) out.push_back(std::uint32_t(g));
+  return out;
+}
+
 GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::vector<std::string> genes,
                                                const GeneSentenceFrame& frame, std::vector<std::int64_t> end_ids)
     : genes_(std::move(genes)), end_ids_(std::move(end_ids)), nodes_(3), gene_ends_(genes_.size()) {

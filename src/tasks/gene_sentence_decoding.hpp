@@ -27,6 +27,17 @@ namespace c2s {
 // data/reconstruction.hpp's SentenceParser).
 enum class SentenceDecoding { Constrained, Free };
 
+// The tokens that end a generated sentence: the tokenizer's EOS and the
+// other end-of-generation tokens it names. An Error naming `task` when the
+// tokenizer has no EOS.
+std::vector<std::int64_t> sentence_end_ids(const Tokenizer& tokenizer, const std::string& task);
+
+// The vocabulary indices whose `known` flag (one per vocabulary gene, from
+// check_store_genes) is 0: genes the model was not trained on, never to be
+// written. An Error naming `task` when the flags do not match the vocabulary.
+std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known, std::size_t vocabulary,
+                                         const std::string& task);
+
 // Where a cell sentence sits in a response: the text before its first gene
 // and after its last gene (alternatives: one per response template), the
 // genes separated by single spaces.

@@ -63,17 +63,11 @@ PerturbationPredictor::PerturbationPredictor(const CausalLM& model, const Tokeni
       vocabulary_(std::move(vocabulary)),
       options_(options) {
   check_perturbation_task(task_);
-  const auto& special = tokenizer_.special_ids();
-  if (!special.eos) throw Error("perturb", "the tokenizer has no end-of-sequence token");
-  end_ids_.push_back(*special.eos);
-  for (TokenId id : special.generation_eos)
-    if (id != *special.eos) end_ids_.push_back(id);
+  end_ids_ = sentence_end_ids(tokenizer_, "perturb");
   if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   if (options_.max_new_tokens < 0) throw UsageError("--max-new-tokens must not be negative");
   options_.sampling.validate();
-  if (known.size() != vocabulary_.size()) throw Error("perturb", "one known-gene flag per vocabulary gene is needed");
-  for (std::size_t g = 0; g < vocabulary_.size(); ++g)
-    if (!known[g]) not_in_model_.push_back(std::uint32_t(g));
+  not_in_model_ = unknown_genes(known, vocabulary_.size(), "perturb");
   stats_.genes_not_in_model = not_in_model_.size();
 }
 

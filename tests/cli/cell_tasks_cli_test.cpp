@@ -22,20 +22,12 @@ fs::path dir() { return process_dir("c2s_cell_tasks_cli"); }
 
 // A store of 4 well separated simulated cell types, split by cells, and a
 // tiny model trained on it (once for the whole file).
-struct Trained {
-  std::string store, model;
-};
-const Trained& trained() {
-  static Trained t = [] {
-    const fs::path d = dir();
-    Trained r{(d / "sim.c2s").string(), (d / "run" / "checkpoint-best").string()};
-    run_json("simulate -n 400 --genes 400 --cell-types 4 --seed 5 -o " + (d / "sim.h5ad").string());
-    run_json("convert " + (d / "sim.h5ad").string() + " -o " + r.store + " --min-genes 20");
-    run_json("split " + r.store);
-    run_json("--threads 2 train --init tiny --data " + r.store + " --task cell_type_prediction --top-k 30 -o " +
-             (d / "run").string() + " --batch-size 8 --lr 3e-3 --epochs 2 --warmup-steps 4 --eval-every 20");
-    return r;
-  }();
+const TrainedOnSimulated& trained() {
+  static const TrainedOnSimulated t = train_on_simulated(
+      dir(), "-n 400 --genes 400 --cell-types 4 --seed 5", "",
+      "--threads 1 train --init tiny --task cell_type_prediction --top-k 30 --batch-size 8 --lr 3e-3 --epochs 2 "
+      "--warmup-steps 4 --eval-every 20",
+      "checkpoint-best");
   return t;
 }
 
@@ -47,9 +39,9 @@ std::vector<std::string> csv_lines(const fs::path& p) {
 }
 
 TEST(AnnotateCli, ConstrainedModeScoresEveryLabelAndReportsTheTruth) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "constrained";
-  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + t.store + " -o " + out.string());
+  const json s = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store + " -o " + out.string());
   EXPECT_EQ(s["mode"], "constrained");
   EXPECT_EQ(s["split"], "test");
   const int cells = s["cells"].get<int>();
@@ -66,13 +58,13 @@ TEST(AnnotateCli, ConstrainedModeScoresEveryLabelAndReportsTheTruth) {
 }
 
 TEST(AnnotateCli, LabelsFromAFileAreTheCandidates) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
   const std::string first = task["labels"][0], second = task["labels"][1];
   const fs::path labels = dir() / "two_labels.txt";
   std::ofstream(labels) << first << "\r\n\n" << second << "\n" << first << "\n";  // CRLF, a blank line, a repeat
   const fs::path out = dir() / "two";
-  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + t.store + " --labels " +
+  const json s = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store + " --labels " +
                           labels.string() + " -o " + out.string());
   EXPECT_EQ(s["labels"], json::array({first, second}));
   for (const auto& line : csv_lines(out / "annotations.csv"))
@@ -82,9 +74,9 @@ TEST(AnnotateCli, LabelsFromAFileAreTheCandidates) {
 }
 
 TEST(AnnotateCli, FreeModeMatchesGeneratedAnswersToLabels) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "free";
-  const json s = run_json("--threads 2 annotate --mode free --model " + t.model + " --data " + t.store + " -o " +
+  const json s = run_json("--threads 1 annotate --mode free --model " + t.model + " --data " + t.store + " -o " +
                           out.string());
   EXPECT_EQ(s["mode"], "free");
   EXPECT_GT(s["exact_matches"].get<int>(), 0);
@@ -95,10 +87,10 @@ TEST(AnnotateCli, FreeModeMatchesGeneratedAnswersToLabels) {
 // A user's h5ad: every cell is annotated (none filtered), and the copy with
 // the predictions in obs reads back in Python anndata beside the truth.
 TEST(AnnotateCli, AnH5adIsAnnotatedIntoACopyThatAnndataReads) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "h5ad";
   const std::string h5ad = (dir() / "sim.h5ad").string();
-  const json s = run_json("--threads 2 annotate --model " + t.model + " --data " + h5ad + " -o " + out.string());
+  const json s = run_json("--threads 1 annotate --model " + t.model + " --data " + h5ad + " -o " + out.string());
   EXPECT_EQ(s["split"], "all");
   EXPECT_EQ(s["cells"], 400);
   EXPECT_TRUE(s["input"]["converted"].get<bool>());
@@ -120,7 +112,7 @@ TEST(AnnotateCli, AnH5adIsAnnotatedIntoACopyThatAnndataReads) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir() / "read_annotated.out");
   EXPECT_NEAR(std::stod(slurp(dir() / "read_annotated.out")), s["scores"]["accuracy"].get<double>(), 1e-9);
   // Annotating again into the same folder replaces it whole.
-  const json again = run_json("--threads 2 annotate --model " + t.model + " --data " + h5ad + " --max-cells 10 -o " +
+  const json again = run_json("--threads 1 annotate --model " + t.model + " --data " + h5ad + " --max-cells 10 -o " +
                               out.string());
   EXPECT_EQ(again["cells"], 10);
 }
@@ -128,9 +120,9 @@ TEST(AnnotateCli, AnH5adIsAnnotatedIntoACopyThatAnndataReads) {
 // Cells embedded as the model reads them: the train split's embeddings label
 // the test split's (k-NN); an h5ad comes back with obsm["X_c2s"] that anndata reads.
 TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path npy = dir() / "cells.npy";
-  const json s = run_json("--threads 2 embed --model " + t.model + " --data " + t.store + " -o " + npy.string());
+  const json s = run_json("--threads 1 embed --model " + t.model + " --data " + t.store + " -o " + npy.string());
   EXPECT_EQ(s["prompts"], run_json("info " + t.store)["cells"]) << s.dump();  // every cell (--split all)
   ASSERT_TRUE(s["label_transfer"].is_object()) << s.dump();
   EXPECT_EQ(s["label_transfer"]["label_column"], "cell_type");
@@ -138,13 +130,13 @@ TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
   EXPECT_GE(s["label_transfer"]["accuracy"].get<double>(), 0.8) << s.dump();
   EXPECT_TRUE(fs::exists(npy));
   // Only the test split: nothing to transfer from.
-  const json test_only = run_json("--threads 2 embed --model " + t.model + " --data " + t.store +
+  const json test_only = run_json("--threads 1 embed --model " + t.model + " --data " + t.store +
                                   " --split test -o " + (dir() / "test.npy").string());
   EXPECT_TRUE(test_only["label_transfer"].is_null());
 
   const std::string h5ad = (dir() / "sim.h5ad").string();
   const fs::path out = dir() / "embedded.h5ad";
-  const json e = run_json("--threads 2 embed --model " + t.model + " --data " + h5ad + " -o " + out.string());
+  const json e = run_json("--threads 1 embed --model " + t.model + " --data " + h5ad + " -o " + out.string());
   EXPECT_EQ(e["obsm"], "X_c2s");
   const fs::path script = dir() / "read_embedded.py";
   std::ofstream(script) << "import sys, anndata, numpy as np\n"
@@ -159,7 +151,7 @@ TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
 }
 
 TEST(EmbedCells, BadInputIsOneLine) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path d = dir() / "bad_embed";
   fs::create_directories(d);
   auto fails = [&](const std::string& args, const std::string& needle, int code) {
@@ -176,7 +168,7 @@ TEST(EmbedCells, BadInputIsOneLine) {
 }
 
 TEST(AnnotateCli, BadInputIsOneLine) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path d = dir() / "bad";
   fs::create_directories(d);
   auto fails = [&](const std::string& args, const std::string& needle, int code) {

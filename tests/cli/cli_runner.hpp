@@ -90,4 +90,23 @@ inline nlohmann::json run_json(const std::string& args) {
   }
 }
 
+// A store of simulated cells (`simulate` with `simulate_args`, converted
+// keeping cells of 20 genes or more, then `split` with `split_args`) and a
+// tiny model trained on it from scratch (`train` with `train_args`), in the
+// folder `dir`: what the model commands' end-to-end tests run on. `model` is
+// the run's checkpoint `checkpoint`.
+struct TrainedOnSimulated {
+  std::string store, model;
+};
+inline TrainedOnSimulated train_on_simulated(const std::filesystem::path& dir, const std::string& simulate_args,
+                                             const std::string& split_args, const std::string& train_args,
+                                             const std::string& checkpoint) {
+  TrainedOnSimulated r{(dir / "sim.c2s").string(), (dir / "run" / checkpoint).string()};
+  run_json("simulate " + simulate_args + " -o " + (dir / "sim.h5ad").string());
+  run_json("convert " + (dir / "sim.h5ad").string() + " -o " + r.store + " --min-genes 20");
+  run_json("split " + r.store + split_args);
+  run_json(train_args + " --data " + r.store + " -o " + (dir / "run").string());
+  return r;
+}
+
 }  // namespace c2s::testing_support

@@ -136,7 +136,7 @@ TEST(Commands, SimulateAndPipeline) {
 // and every figure of the report page there.
 TEST(Commands, PipelineModelStepsAndReport) {
   const fs::path run = dir() / "full";
-  nlohmann::json p = run_json("--threads 2 pipeline -o " + run.string() +
+  nlohmann::json p = run_json("--threads 1 pipeline -o " + run.string() +
                               " --cells 600 --genes 3000 --train-steps 30 --cells-per-type 3");
   EXPECT_EQ(p["annotation_model"]["steps"], 30);
   EXPECT_GT(p["annotate"]["cells"].get<int>(), 20);

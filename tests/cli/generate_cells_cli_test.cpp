@@ -28,20 +28,12 @@ fs::path dir() { return process_dir("c2s_generate_cli"); }
 // trained briefly to write their top-20 sentences (once per test process).
 // What is tested here holds for any model; how good a model gets is
 // measured in docs/RESULTS.md.
-struct Trained {
-  std::string store, model;
-};
-const Trained& trained() {
-  static Trained t = [] {
-    const fs::path d = dir();
-    Trained r{(d / "sim.c2s").string(), (d / "run" / "checkpoint-last").string()};
-    run_json("simulate -n 400 --genes 300 --cell-types 4 --seed 5 -o " + (d / "sim.h5ad").string());
-    run_json("convert " + (d / "sim.h5ad").string() + " -o " + r.store + " --min-genes 20");
-    run_json("split " + r.store);
-    run_json("--threads 1 train --init tiny --data " + r.store + " --task cell_type_generation --top-k 20 -o " +
-             (d / "run").string() + " --batch-size 8 --lr 3e-3 --max-steps 16 --warmup-steps 4 --eval-every 1000");
-    return r;
-  }();
+const TrainedOnSimulated& trained() {
+  static const TrainedOnSimulated t = train_on_simulated(
+      dir(), "-n 400 --genes 300 --cell-types 4 --seed 5", "",
+      "--threads 1 train --init tiny --task cell_type_generation --top-k 20 --batch-size 8 --lr 3e-3 --max-steps 16 "
+      "--warmup-steps 4 --eval-every 1000",
+      "checkpoint-last");
   return t;
 }
 
@@ -90,7 +82,7 @@ GeneratedFile read_generated(const fs::path& h5ad, const std::string& label_colu
 }
 
 TEST(GenerateCellsCli, ConstrainedCellsHoldOnlyStoreGenesEachOnce) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "constrained.h5ad";
   const json s = run_json("--threads 1 generate-cells --model " + t.model + " --data " + t.store +
                           " --all-types -n 6 --genes 15 --seed 7 -o " + out.string());
@@ -142,7 +134,7 @@ TEST(GenerateCellsCli, ConstrainedCellsHoldOnlyStoreGenesEachOnce) {
 }
 
 TEST(GenerateCellsCli, FreeModeCleansTheTextAsTheReferenceDoes) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
   const std::string first = task["labels"][0], second = task["labels"][1];
   const fs::path out = dir() / "free.h5ad";
@@ -185,7 +177,7 @@ std::vector<std::string> csv_lines(const fs::path& p) {
 }
 
 TEST(EvaluateGenerationCli, ScoresGeneratedCellsBesideTheBaselines) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path gen = dir() / "for_eval.h5ad", out = dir() / "eval";
   run_json("--threads 1 generate-cells --model " + t.model + " --data " + t.store + " --all-types -n 8 -o " +
            gen.string());
@@ -202,23 +194,28 @@ TEST(EvaluateGenerationCli, ScoresGeneratedCellsBesideTheBaselines) {
     ASSERT_TRUE(full["sets"].contains(set)) << set;
     const json& r = full["sets"][set];
     EXPECT_EQ(r["cells"], 32) << set;
-    for (const char* k : {"3", "5", "10", "25"}) {
-      const double acc = r["knn_accuracy"][k].get<double>();
-      EXPECT_GE(acc, 0.0);
-      EXPECT_LE(acc, 1.0);
-    }
+    for (const char* field : {"knn_accuracy", "knn_accuracy_rebuilt"})
+      for (const char* k : {"3", "5", "10", "25"}) {
+        const double acc = r[field][k].get<double>();
+        EXPECT_GE(acc, 0.0);
+        EXPECT_LE(acc, 1.0);
+      }
     EXPECT_TRUE(r["mmd2"].is_number()) << set;
     EXPECT_TRUE(r["mmd2_rebuilt"].is_number()) << set;
     EXPECT_EQ(r["per_type"].size(), 4u) << set;
     EXPECT_EQ(s[set]["knn_accuracy"], r["knn_accuracy"]);
+    EXPECT_EQ(s[set]["knn_accuracy_rebuilt"], r["knn_accuracy_rebuilt"]);
   }
   // Real training cells rebuilt from their 20 top genes are recognised: the
   // four simulated types are well apart, so the comparison means something.
   EXPECT_GE(full["sets"]["train_cells"]["knn_accuracy"]["5"].get<double>(), 0.8) << full.dump();
+  EXPECT_GE(full["sets"]["train_cells"]["knn_accuracy_rebuilt"]["5"].get<double>(), 0.8) << full.dump();
   EXPECT_GT(full["mmd_kernel"]["bandwidth"].get<double>(), 0);
   // scores.csv: per set, all cells then each type; predictions.csv agrees with the summary.
   const auto scores = csv_lines(out / "scores.csv");
-  EXPECT_EQ(scores[0], "set,cell_type,cells,real_cells,knn_k3,knn_k5,knn_k10,knn_k25,mmd2,mmd2_rebuilt");
+  EXPECT_EQ(scores[0],
+            "set,cell_type,cells,real_cells,knn_k3,knn_k5,knn_k10,knn_k25,knn_rebuilt_k3,knn_rebuilt_k5,"
+            "knn_rebuilt_k10,knn_rebuilt_k25,mmd2,mmd2_rebuilt");
   EXPECT_EQ(scores.size(), 1u + 4 * 5);
   const auto predictions = csv_lines(out / "predictions.csv");
   ASSERT_EQ(predictions.size(), 33u);
@@ -241,7 +238,7 @@ TEST(EvaluateGenerationCli, ScoresGeneratedCellsBesideTheBaselines) {
 }
 
 TEST(GenerateCellsCli, BadInputIsOneLine) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path d = dir() / "bad";
   fs::create_directories(d);
   auto fails = [&](const std::string& args, const std::string& needle, int code) {
@@ -287,7 +284,7 @@ TEST(GenerateCellsCli, BadInputIsOneLine) {
 }
 
 TEST(EvaluateGenerationCli, BadInputIsOneLine) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path d = dir() / "bad_eval";
   fs::create_directories(d);
   const fs::path gen = d / "gen.h5ad";

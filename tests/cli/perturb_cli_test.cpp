@@ -24,25 +24,17 @@ fs::path dir() { return process_dir("c2s_perturb_cli"); }
 // (30% held out, so that the held-out means are not too noisy), and a tiny
 // model trained to perturb their top-30 sentences (controls matched by cell
 // type), once for the whole file.
-struct Trained {
-  std::string store, model;
-};
-const Trained& trained() {
-  static Trained t = [] {
-    const fs::path d = dir();
-    Trained r{(d / "sim.c2s").string(), (d / "run" / "checkpoint-last").string()};
-    run_json("simulate -n 400 --genes 400 --cell-types 4 --seed 5 -o " + (d / "sim.h5ad").string());
-    run_json("convert " + (d / "sim.h5ad").string() + " -o " + r.store + " --min-genes 20");
-    run_json("split " + r.store + " --fractions 0.6,0.1,0.3");
-    run_json("--threads 2 train --init tiny --data " + r.store + " --task perturbation_prediction --top-k 30 -o " +
-             (d / "run").string() + " --batch-size 8 --lr 3e-3 --epochs 4 --warmup-steps 4");
-    return r;
-  }();
+const TrainedOnSimulated& trained() {
+  static const TrainedOnSimulated t = train_on_simulated(
+      dir(), "-n 400 --genes 400 --cell-types 4 --seed 5", " --fractions 0.6,0.1,0.3",
+      "--threads 1 train --init tiny --task perturbation_prediction --top-k 30 --batch-size 8 --lr 3e-3 --epochs 4 "
+      "--warmup-steps 4",
+      "checkpoint-last");
   return t;
 }
 
-std::string perturb_args(const Trained& t, const fs::path& out) {
-  return "--threads 2 perturb --model " + t.model + " --data " + t.store + " --perturbation stim -o " + out.string();
+std::string perturb_args(const TrainedOnSimulated& t, const fs::path& out) {
+  return "--threads 1 perturb --model " + t.model + " --data " + t.store + " --perturbation stim -o " + out.string();
 }
 
 std::vector<std::string> lines_of(const fs::path& p) {
@@ -63,7 +55,7 @@ TEST(PerturbCli, TrainingRecordsWhatPerturbNeeds) {
 }
 
 TEST(PerturbCli, PredictsTheTestControlsAndScoresTheShift) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "pred.h5ad", eval = dir() / "eval";
   // The defaults: constrained and sampled (the mean of sampled sentences
   // estimates the mean perturbed cell; greedy decoding gives nearly one
@@ -125,7 +117,7 @@ TEST(PerturbCli, PredictsTheTestControlsAndScoresTheShift) {
 }
 
 TEST(PerturbCli, SentencesDoNotDependOnTheBatchAndSamplingIsSeeded) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path a = dir() / "b16.h5ad", b = dir() / "b3.h5ad", c = dir() / "s1.h5ad", d = dir() / "s1again.h5ad";
   const json sa = run_json(perturb_args(t, a) + " -n 12 --greedy");
   EXPECT_EQ(sa["cells"], 12);
@@ -145,7 +137,7 @@ TEST(PerturbCli, SentencesDoNotDependOnTheBatchAndSamplingIsSeeded) {
 }
 
 TEST(PerturbCli, FreeModeCleansTheTextAsTheReferenceDoes) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path out = dir() / "free.h5ad";
   const json s = run_json(perturb_args(t, out) + " -n 20 --free --seed 1");
   EXPECT_EQ(s["decoding"], "free");
@@ -162,7 +154,7 @@ TEST(PerturbCli, FreeModeCleansTheTextAsTheReferenceDoes) {
 }
 
 TEST(PerturbCli, BadInputIsOneLine) {
-  const Trained& t = trained();
+  const TrainedOnSimulated& t = trained();
   const fs::path d = dir() / "bad";
   fs::create_directories(d);
   auto fails = [&](const std::string& args, const std::string& needle, int code) {
