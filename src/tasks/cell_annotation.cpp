@@ -12,6 +12,28 @@
 
 namespace c2s {
 
+std::vector<std::vector<std::size_t>> cell_groups(const std::vector<std::string>& keys, std::size_t cells_per_group) {
+  if (cells_per_group < 1) throw UsageError("cells per group must be at least 1");
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::size_t>> members;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto [it, fresh] = members.try_emplace(keys[i]);
+    if (fresh) order.push_back(keys[i]);
+    it->second.push_back(i);
+  }
+  std::vector<std::vector<std::size_t>> groups;
+  for (const auto& key : order) {
+    const auto& m = members[key];
+    const std::size_t chunks = (m.size() + cells_per_group - 1) / cells_per_group;
+    for (std::size_t c = 0, at = 0; c < chunks; ++c) {
+      const std::size_t size = m.size() / chunks + (c < m.size() % chunks ? 1 : 0);
+      groups.emplace_back(m.begin() + std::ptrdiff_t(at), m.begin() + std::ptrdiff_t(at + size));
+      at += size;
+    }
+  }
+  return groups;
+}
+
 CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task,
                              std::vector<std::string> labels, AnnotationOptions options)
     : model_(model),
@@ -20,9 +42,10 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
       formatter_(task_.formatter()),
       labels_(labels.empty() ? task_.labels : std::move(labels)),
       options_(options) {
-  if (task_.task != PromptTask::CellTypePrediction && task_.task != PromptTask::LabelPrediction)
+  if (task_.task != PromptTask::CellTypePrediction && task_.task != PromptTask::LabelPrediction &&
+      task_.task != PromptTask::TissuePrediction)
     throw Error("annotate", "the model was trained for " + std::string(task_name(task_.task)) +
-                                ", not a single-cell label task (cell_type_prediction, label_prediction)");
+                                ", not a label task (cell_type_prediction, label_prediction, tissue_prediction)");
   if (labels_.empty()) throw Error("annotate", "no labels to choose from (give --labels FILE)");
   if (!tokenizer_.special_ids().eos) throw Error("annotate", "the tokenizer has no end-of-sequence token");
   eos_ = *tokenizer_.special_ids().eos;
@@ -32,12 +55,22 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
 
 std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::string>& sentences,
                                                     const std::vector<std::uint64_t>& keys, Progress* progress) {
-  if (sentences.size() != keys.size()) throw Error("annotate", "one template key per cell is needed");
+  std::vector<std::vector<std::string>> groups;
+  groups.reserve(sentences.size());
+  for (const auto& s : sentences) groups.push_back({s});
+  return annotate_groups(groups, keys, progress);
+}
+
+std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std::vector<std::string>>& groups,
+                                                           const std::vector<std::uint64_t>& keys,
+                                                           Progress* progress) {
+  if (groups.size() != keys.size()) throw Error("annotate", "one template key per prompt is needed");
   const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<std::vector<std::string>>& sentences = groups;  // one prompt each
   std::vector<std::string> inputs(sentences.size());
   std::vector<PromptValues> values(sentences.size());
   for (std::size_t i = 0; i < sentences.size(); ++i) {
-    values[i] = task_.cell_values(sentences[i]);
+    values[i] = task_.group_values(sentences[i]);
     inputs[i] = formatter_.format_input(keys[i], values[i]);
   }
   std::vector<std::vector<std::int64_t>> prompts;
@@ -104,7 +137,8 @@ std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::strin
     }
     if (progress) progress->advance(sentences.size());
   }
-  stats_.cells += std::int64_t(sentences.size());
+  for (const auto& group : groups) stats_.cells += std::int64_t(group.size());
+  stats_.prompts += std::int64_t(groups.size());
   stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -1,6 +1,8 @@
-// Cell annotation with a model trained for a single-cell label task
-// (cell_type_prediction, label_prediction): each cell's prompt is formatted
-// with the model's own templates, then
+// Cell annotation with a model trained for a label task: single-cell
+// (cell_type_prediction, label_prediction: one prompt per cell) or
+// multi-cell (tissue_prediction: one prompt per group of cells, whose label
+// is the group's). Each prompt is formatted with the model's own templates,
+// then
 //   * constrained (the default when labels are known): every known label's
 //     response, as training formats it (response text + EOS), is scored
 //     after the prompt, which runs once per cell; the best is the prediction
@@ -39,15 +41,22 @@ struct CellAnnotation {
 
 struct AnnotationStats {
   std::int64_t cells = 0;
+  std::int64_t prompts = 0;  // one per cell, or per group of cells for a multi-cell task
   std::int64_t prompt_tokens = 0;
   std::int64_t exact_matches = 0;  // free mode: answers equal to a label after normalisation
   double seconds = 0;
 };
 
+// Groups for a multi-cell task: the positions of `keys` (one per cell; the
+// cells' group values, e.g. tissue or sample) with the same key, in order
+// of first appearance, each cut into consecutive chunks of as even a size as
+// allows at most `cells_per_group` cells (a key of 12 cells at 5: 4, 4, 4).
+std::vector<std::vector<std::size_t>> cell_groups(const std::vector<std::string>& keys, std::size_t cells_per_group);
+
 class CellAnnotator {
  public:
   // `labels` empty: the model task's labels. Errors: a task that is not a
-  // single-cell label task, no labels, a tokenizer without EOS.
+  // label task, no labels, a tokenizer without EOS.
   CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task, std::vector<std::string> labels,
                 AnnotationOptions options);
 
@@ -58,6 +67,10 @@ class CellAnnotator {
   // training keys it).
   std::vector<CellAnnotation> annotate(const std::vector<std::string>& sentences, const std::vector<std::uint64_t>& keys,
                                        Progress* progress = nullptr);
+  // One annotation per group of cells' sentences (a multi-cell task; for a
+  // single-cell task every group holds one cell), with template key keys[i].
+  std::vector<CellAnnotation> annotate_groups(const std::vector<std::vector<std::string>>& groups,
+                                              const std::vector<std::uint64_t>& keys, Progress* progress = nullptr);
   const AnnotationStats& stats() const { return stats_; }
 
  private:

@@ -1,5 +1,6 @@
 #include "text/model_task.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/error.hpp"
@@ -14,6 +15,26 @@ PromptValues ModelTask::cell_values(std::string_view sentence) const {
   PromptValues v = cell_prompt_values(sentence, top_k, organism);
   if (task == PromptTask::LabelPrediction) v["label_name"] = label_name;
   return v;
+}
+
+PromptValues ModelTask::group_values(std::span<const std::string> sentences) const {
+  if (!task_spec(task).multi_cell) {
+    if (sentences.size() != 1)
+      throw Error("task " + std::string(task_name(task)), "is a single-cell task: one sentence per prompt");
+    return cell_values(sentences[0]);
+  }
+  if (sentences.empty()) throw Error("task " + std::string(task_name(task)), "a group needs one cell or more");
+  std::vector<std::string> shown;
+  std::size_t genes = 0;
+  for (const auto& s : sentences) {
+    const std::string_view first = first_genes(s, top_k);
+    genes = std::max(genes, count_genes(first));
+    shown.emplace_back(first);
+  }
+  return {{"multi_cell_sentences", join_multi_cell_sentences(shown)},
+          {"num_cells", std::to_string(sentences.size())},
+          {"num_genes", std::to_string(genes)},
+          {"organism", organism}};
 }
 
 std::string ModelTask::answer_placeholder() const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct ModelTask {
   // The prompt values of one cell's sentence for a single-cell task that
   // reads it (cell_type_prediction, label_prediction: with its label_name).
   PromptValues cell_values(std::string_view sentence) const;
+  // The prompt values of a group of cells' sentences for a multi-cell task
+  // ({multi_cell_sentences} of their first top_k genes, {num_cells},
+  // {num_genes} = the most genes shown for a cell, {organism}), as training
+  // formats them; for a single-cell task, cell_values of its one sentence.
+  PromptValues group_values(std::span<const std::string> sentences) const;
   // The response placeholder that holds the answer (cell_type, tissue, label).
   std::string answer_placeholder() const;
 };

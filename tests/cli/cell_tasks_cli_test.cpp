@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "cli_runner.hpp"
 #include "test_support.hpp"
@@ -119,6 +121,57 @@ TEST(AnnotateCli, AnH5adIsAnnotatedIntoACopyThatAnndataReads) {
 
 // Cells embedded as the model reads them: the train split's embeddings label
 // the test split's (k-NN); an h5ad comes back with obsm["X_c2s"] that anndata reads.
+// A multi-cell model (tissue_prediction, the simulated cell type standing in
+// for the tissue) is asked once per group of cells; each cell gets its
+// group's answer.
+TEST(AnnotateCli, AMultiCellModelAnnotatesGroupsOfCells) {
+  const TrainedOnSimulated t = train_on_simulated(
+      process_dir("c2s_multi_cell_cli"), "-n 400 --genes 400 --cell-types 4 --seed 5", "",
+      "--threads 1 train --init tiny --task tissue_prediction --label-column cell_type --top-k 20 --batch-size 8 "
+      "--lr 3e-3 --epochs 20 --warmup-steps 4 --eval-every 1000",
+      "checkpoint-last");
+  const fs::path out = dir() / "multi", free = dir() / "multi_free", bysample = dir() / "multi_by_sample";
+  const json s = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store + " -o " + out.string());
+  EXPECT_EQ(s["task"], "tissue_prediction");
+  const int cells = s["cells"].get<int>();
+  const int groups = s["groups"]["count"].get<int>();
+  EXPECT_EQ(s["groups"]["by"], json::array({"cell_type"}));
+  EXPECT_GE(groups * 5, cells);       // at most 5 cells a group
+  EXPECT_LT(groups, cells);
+  EXPECT_GE(s["scores"]["accuracy"].get<double>(), 0.75) << s.dump();  // 4 types: chance is 0.25
+  // annotations.csv: a group column; the cells of a group share its answer.
+  const auto lines = csv_lines(out / "annotations.csv");
+  ASSERT_EQ(lines.size(), std::size_t(cells) + 1);
+  EXPECT_EQ(lines[0], "cell,prediction,confidence,text,group,cell_type");
+  std::map<std::string, std::string> answer_of_group;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> f;
+    std::stringstream line(lines[i]);
+    for (std::string x; std::getline(line, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 6u) << lines[i];
+    auto [it, fresh] = answer_of_group.emplace(f[4], f[1] + "|" + f[2]);
+    if (!fresh) EXPECT_EQ(it->second, f[1] + "|" + f[2]) << lines[i];
+  }
+  EXPECT_EQ(answer_of_group.size(), std::size_t(groups));
+  // Free mode and other groupings.
+  const json f = run_json("--threads 1 annotate --mode free --model " + t.model + " --data " + t.store + " -o " +
+                          free.string());
+  EXPECT_EQ(f["groups"]["count"], groups);
+  const json b = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store +
+                          " --group-by sample_id,cell_type --cells-per-group 3 -o " + bysample.string());
+  EXPECT_EQ(b["groups"]["by"], json::array({"sample_id", "cell_type"}));
+  EXPECT_GT(b["groups"]["count"].get<int>(), groups);
+  // Bad input: a column that is not there; grouping options for a single-cell model.
+  expect_clean_failure(run_c2s("-q annotate --model " + t.model + " --data " + t.store + " --group-by tissue -o " +
+                               (dir() / "never1").string()),
+                       "no obs column 'tissue'", 2);
+  expect_clean_failure(run_c2s("-q annotate --model " + trained().model + " --data " + t.store +
+                               " --cells-per-group 3 -o " + (dir() / "never2").string()),
+                       "for multi-cell models", 2);
+  EXPECT_FALSE(fs::exists(dir() / "never1"));
+  EXPECT_FALSE(fs::exists(dir() / "never2"));
+}
+
 TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
   const TrainedOnSimulated& t = trained();
   const fs::path npy = dir() / "cells.npy";

@@ -46,7 +46,8 @@ void add_annotate_command(CommandSet& set) {
   struct Args {
     ModelArgs model;
     std::string data, split, label_column, labels_file, mode = "constrained", output;
-    std::int64_t max_new_tokens = 32, max_cells = 0;
+    std::int64_t max_new_tokens = 32, max_cells = 0, cells_per_group = 5;
+    std::vector<std::string> group_by;
     InputOptions input;
   };
   auto args = std::make_shared<Args>();
@@ -60,7 +61,9 @@ void add_annotate_command(CommandSet& set) {
       "data hold the truth, per_class.csv, confusion_matrix.csv and confusion_matrix.png. --data may also be\n"
       "an h5ad (or any input c2s convert reads): its cells are made into sentences as convert does, keeping\n"
       "every cell, and for an h5ad the folder also gets annotated.h5ad, a copy with obs c2s_<column> and\n"
-      "c2s_<column>_confidence.");
+      "c2s_<column>_confidence. A multi-cell model (tissue_prediction) is asked once per group of cells:\n"
+      "the chosen cells with the same --group-by values (default: the truth column), in store order, cut into\n"
+      "even chunks of at most --cells-per-group; each cell gets its group's prediction.");
   add_model_options(cmd, args->model);
   cmd->add_option("--data", args->data, "Cells to annotate: a sentence store, or an h5ad / 10x / CSV input")
       ->required();
@@ -75,13 +78,19 @@ void add_annotate_command(CommandSet& set) {
       ->capture_default_str();
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Free mode: longest answer")->capture_default_str();
   cmd->add_option("--max-cells", args->max_cells, "Annotate only the first N cells chosen (0: all)");
+  cmd->add_option("--group-by", args->group_by,
+                  "Multi-cell models: obs columns whose values form the groups (default: the truth column)")
+      ->delimiter(',');
+  cmd->add_option("--cells-per-group", args->cells_per_group, "Multi-cell models: most cells in one prompt")
+      ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "Output folder")->required();
 
-  set.add(cmd, [args, &g = set.global] {
+  set.add(cmd, [args, cmd, &g = set.global] {
     const Args& a = *args;
     if (a.mode != "constrained" && a.mode != "free") throw UsageError("--mode must be constrained or free");
     if (a.max_new_tokens < 1) throw UsageError("--max-new-tokens must be at least 1");
     if (a.max_cells < 0) throw UsageError("--max-cells must not be negative");
+    if (a.cells_per_group < 1) throw UsageError("--cells-per-group must be at least 1");
     const std::optional<ModelTask> task = read_model_task(a.model.model);
     if (!task)
       throw Error(a.model.model, "no c2s_task.json with a task: annotate needs a model trained by `c2s train --data`");
@@ -108,12 +117,52 @@ void add_annotate_command(CommandSet& set) {
     CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
 
     const std::vector<std::string> texts = input.sentences(cells);
-    std::vector<std::uint64_t> keys(cells.begin(), cells.end());
-    Progress progress("annotate", cells.size(), "cells");
-    const auto annotations = annotator.annotate(texts, keys, &progress);
+    // One prompt per cell, or per group of cells for a multi-cell model.
+    const bool multi_cell = task_spec(task->task).multi_cell;
+    std::vector<std::vector<std::size_t>> groups;
+    std::vector<std::string> group_columns = a.group_by;
+    if (multi_cell) {
+      if (group_columns.empty()) {
+        if (!truth)
+          throw UsageError("a multi-cell model asks about groups of cells: name the obs columns that form them with "
+                           "--group-by (the data have no '" + truth_column + "' column to group by)");
+        group_columns = {truth_column};
+      }
+      std::vector<const Column*> by;
+      for (const auto& c : group_columns) {
+        by.push_back(store.obs().find(c));
+        if (!by.back()) throw UsageError("--group-by: the data have no obs column '" + c + "'");
+      }
+      std::vector<std::string> group_keys;
+      for (std::int64_t c : cells) {
+        std::string key;
+        for (std::size_t k = 0; k < by.size(); ++k) key += (k ? " | " : "") + by[k]->text(std::size_t(c));
+        group_keys.push_back(std::move(key));
+      }
+      groups = cell_groups(group_keys, std::size_t(a.cells_per_group));
+    } else {
+      if (cmd->count("--group-by") || cmd->count("--cells-per-group"))
+        throw UsageError("--group-by and --cells-per-group are for multi-cell models; this one is " +
+                         std::string(task_name(task->task)));
+      for (std::size_t i = 0; i < cells.size(); ++i) groups.push_back({i});
+    }
+    std::vector<std::vector<std::string>> group_texts;
+    std::vector<std::uint64_t> keys;
+    for (const auto& members : groups) {
+      group_texts.emplace_back();
+      for (std::size_t i : members) group_texts.back().push_back(texts[i]);
+      keys.push_back(std::uint64_t(cells[members.front()]));
+    }
+    Progress progress("annotate", groups.size(), multi_cell ? "groups" : "cells");
+    const auto group_annotations = annotator.annotate_groups(group_texts, keys, &progress);
     progress.finish();
+    std::vector<CellAnnotation> annotations(cells.size());
+    std::vector<std::size_t> group_of(cells.size());
+    for (std::size_t k = 0; k < groups.size(); ++k)
+      for (std::size_t i : groups[k]) annotations[i] = group_annotations[k], group_of[i] = k;
 
     std::vector<std::string> header = {"cell", "prediction", "confidence", "text"};
+    if (multi_cell) header.push_back("group");
     if (truth) header.push_back(truth_column);
     CsvTable table(header);
     std::vector<std::string> predicted, actual;
@@ -121,6 +170,7 @@ void add_annotate_command(CommandSet& set) {
       const auto& r = annotations[i];
       std::vector<std::string> row = {store.cell_names()[std::size_t(cells[i])], annotator.labels()[r.label],
                                       csv_number(r.confidence), r.text};
+      if (multi_cell) row.push_back(std::to_string(group_of[i]));
       predicted.push_back(annotator.labels()[r.label]);
       if (truth) {
         actual.push_back(truth->text(std::size_t(cells[i])));
@@ -144,6 +194,7 @@ void add_annotate_command(CommandSet& set) {
         {"output", a.output},
     };
     if (options.mode == AnnotationMode::Free) summary["exact_matches"] = st.exact_matches;
+    if (multi_cell) summary["groups"] = {{"count", groups.size()}, {"by", group_columns}, {"cells_per_group", a.cells_per_group}};
     if (truth) {
       // Classes: the candidate labels, then any true label they lack.
       std::vector<std::string> classes = annotator.labels();
