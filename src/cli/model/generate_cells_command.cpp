@@ -27,9 +27,7 @@ void add_generate_cells_command(CommandSet& set) {
     bool all_types = false, free = false;
     std::int64_t n = 10, genes = 0;
     std::string data, output;
-    double temperature = 1.0, top_p = 1.0;
-    std::int64_t top_k = 50;
-    std::uint64_t seed = 42;
+    SamplingOptions sampling{.do_sample = true, .top_k = 50, .seed = 42};
   };
   auto args = std::make_shared<Args>();
   auto* cmd = set.app.add_subcommand("generate-cells", model_command_description("generate-cells"));
@@ -52,18 +50,14 @@ void add_generate_cells_command(CommandSet& set) {
       ->required();
   cmd->add_option("-o,--output", args->output, "Output .h5ad")->required();
   cmd->add_flag("--free", args->free, "Unconstrained sampling, cleaned afterwards (the reference behaviour)");
-  cmd->add_option("--temperature", args->temperature, "Sampling temperature")->capture_default_str();
-  cmd->add_option("--top-k", args->top_k, "Sample among the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--top-p", args->top_p, "Nucleus sampling: smallest set of tokens with this probability")
-      ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed of the sampling draws")->capture_default_str();
+  add_cell_sampling_options(cmd, args->sampling);
 
   set.add(cmd, [args, &g = set.global] {
     const Args& a = *args;
     if (a.cell_types.empty() == !a.all_types) throw UsageError("give --cell-type X (repeatable) or --all-types");
     if (a.n < 1) throw UsageError("-n must be at least 1");
     if (a.genes < 0) throw UsageError("--genes must be at least 1");
-    if (a.top_k < 0) throw UsageError("--top-k must not be negative");
+    if (a.sampling.top_k < 0) throw UsageError("--top-k must not be negative");
     const std::optional<ModelTask> task = read_model_task(a.model.model);
     if (!task)
       throw Error(a.model.model,
@@ -94,10 +88,7 @@ void add_generate_cells_command(CommandSet& set) {
     options.decoding = a.free ? SentenceDecoding::Free : SentenceDecoding::Constrained;
     options.genes = a.genes;
     options.batch_size = a.model.batch_size;
-    options.sampling.temperature = a.temperature;
-    options.sampling.top_k = a.top_k;
-    options.sampling.top_p = a.top_p;
-    options.sampling.seed = a.seed;
+    options.sampling = a.sampling;
     CellGenerator generator(*session.model, *session.tokenizer, *task, store.genes(), known, options);
 
     std::vector<std::string> requested;
@@ -151,7 +142,9 @@ void add_generate_cells_command(CommandSet& set) {
           {"max", most}}},
         {"cut_short", st.cut_short},
         {"token_budget", st.token_budget},
-        {"sampling", {{"temperature", a.temperature}, {"top_k", a.top_k}, {"top_p", a.top_p}, {"seed", a.seed}}},
+        {"sampling",
+         {{"temperature", a.sampling.temperature}, {"top_k", a.sampling.top_k}, {"top_p", a.sampling.top_p},
+          {"seed", a.sampling.seed}}},
         {"prompt_tokens", st.prompt_tokens},
         {"new_tokens", st.new_tokens},
         {"seconds", st.seconds},

@@ -16,6 +16,14 @@ void add_model_options(CLI::App* cmd, ModelArgs& args) {
   cmd->add_option("--batch-size", args.batch_size, "Prompts run together")->capture_default_str()->check(CLI::Range(1, 65536));
 }
 
+void add_cell_sampling_options(CLI::App* cmd, SamplingOptions& sampling, const std::string& seed_note) {
+  cmd->add_option("--temperature", sampling.temperature, "Sampling temperature")->capture_default_str();
+  cmd->add_option("--top-k", sampling.top_k, "Sample among the k most likely tokens (0 = off)")->capture_default_str();
+  cmd->add_option("--top-p", sampling.top_p, "Nucleus sampling: smallest set of tokens with this probability")
+      ->capture_default_str();
+  cmd->add_option("--seed", sampling.seed, "Seed of the sampling draws" + seed_note)->capture_default_str();
+}
+
 ModelSession open_model_session(const ModelArgs& args, const GlobalOptions& global) {
   ComputeOptions options{parse_compute_dtype(args.dtype), default_device()};
   set_compute_threads(global.threads);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/command_context.hpp"
+#include "engine/token_sampler.hpp"
 #include "model/causal_lm.hpp"
 #include "text/tokenizer.hpp"
 
@@ -24,6 +25,13 @@ struct ModelArgs {
 };
 // Adds --model (required), --dtype and --batch-size to `cmd`.
 void add_model_options(CLI::App* cmd, ModelArgs& args);
+
+// The sampling flags of the commands that write cell sentences
+// (generate-cells, perturb): --temperature, --top-k, --top-p, --seed, bound
+// to `sampling` (whose values are the defaults shown); `seed_note` ends the
+// --seed help. UsageError for a negative --top-k is the caller's
+// (sampling.validate()).
+void add_cell_sampling_options(CLI::App* cmd, SamplingOptions& sampling, const std::string& seed_note = "");
 
 struct ModelSession {
   std::unique_ptr<CausalLM> model;

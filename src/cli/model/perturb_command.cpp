@@ -32,9 +32,7 @@ void add_perturb_command(CommandSet& set) {
     std::string data, perturbation, split, output, evaluate;
     std::int64_t max_cells = 0, max_new_tokens = 0, top_genes = 50;
     bool greedy = false, free = false;
-    double temperature = 1.0, top_p = 1.0;
-    std::int64_t top_k = 50;
-    std::uint64_t seed = 42;
+    SamplingOptions sampling{.do_sample = true, .top_k = 50, .seed = 42};
   };
   auto args = std::make_shared<Args>();
   auto* cmd = set.app.add_subcommand("perturb", model_command_description("perturb"));
@@ -65,12 +63,7 @@ void add_perturb_command(CommandSet& set) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--free", args->free, "Unconstrained generation, cleaned afterwards (the reference behaviour)");
   cmd->add_flag("--greedy", args->greedy, "The most likely sentence instead of a sampled one");
-  cmd->add_option("--temperature", args->temperature, "Sampling temperature")->capture_default_str();
-  cmd->add_option("--top-k", args->top_k, "Sample among the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--top-p", args->top_p, "Nucleus sampling: smallest set of tokens with this probability")
-      ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed of the sampling draws (each cell draws from its own stream)")
-      ->capture_default_str();
+  add_cell_sampling_options(cmd, args->sampling, " (each cell draws from its own stream)");
   cmd->add_option("-o,--output", args->output, "Output .h5ad of the predicted cells")->required();
   cmd->add_option("--evaluate", args->evaluate,
                   "Also score the predicted mean shift against the held-out cells into this folder (split stores)");
@@ -81,7 +74,7 @@ void add_perturb_command(CommandSet& set) {
     const Args& a = *args;
     for (const char* flag : {"--temperature", "--top-k", "--top-p", "--seed"})
       if (cmd->count(flag) && a.greedy) throw UsageError(std::string(flag) + " is for sampling, not --greedy");
-    if (a.top_k < 0) throw UsageError("--top-k must not be negative");
+    if (a.sampling.top_k < 0) throw UsageError("--top-k must not be negative");
     if (cmd->count("--top-genes") && a.evaluate.empty()) throw UsageError("--top-genes needs --evaluate");
     if (a.top_genes < 2) throw UsageError("--top-genes must be at least 2");
     const std::optional<ModelTask> task = read_model_task(a.model.model);
@@ -129,11 +122,9 @@ void add_perturb_command(CommandSet& set) {
     options.batch_size = a.model.batch_size;
     options.max_new_tokens = a.max_new_tokens;
     options.decoding = a.free ? SentenceDecoding::Free : SentenceDecoding::Constrained;
+    options.sampling = a.sampling;
     options.sampling.do_sample = !a.greedy;
-    options.sampling.temperature = a.temperature;
-    options.sampling.top_p = a.top_p;
-    options.sampling.top_k = a.greedy ? 0 : a.top_k;
-    options.sampling.seed = a.seed;
+    if (a.greedy) options.sampling.top_k = 0;
     PerturbationPredictor predictor(*session.model, *session.tokenizer, *task, store.genes(), known, options);
 
     StoreSentences sentences;
