@@ -66,11 +66,10 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
                                                            Progress* progress) {
   if (groups.size() != keys.size()) throw Error("annotate", "one template key per prompt is needed");
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<std::vector<std::string>>& sentences = groups;  // one prompt each
-  std::vector<std::string> inputs(sentences.size());
-  std::vector<PromptValues> values(sentences.size());
-  for (std::size_t i = 0; i < sentences.size(); ++i) {
-    values[i] = task_.group_values(sentences[i]);
+  std::vector<std::string> inputs(groups.size());
+  std::vector<PromptValues> values(groups.size());
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    values[i] = task_.group_values(groups[i]);
     inputs[i] = formatter_.format_input(keys[i], values[i]);
   }
   std::vector<std::vector<std::int64_t>> prompts;
@@ -78,16 +77,16 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
     prompts.emplace_back(p.begin(), p.end());
     stats_.prompt_tokens += std::int64_t(p.size());
   }
-  std::vector<CellAnnotation> out(sentences.size());
+  std::vector<CellAnnotation> out(groups.size());
 
   if (options_.mode == AnnotationMode::Constrained) {
     // Each cell's candidates: the response template it would be trained with,
     // filled with every label; distinct texts are encoded once.
     const std::string slot = task_.answer_placeholder();
     std::map<std::string, std::vector<std::int64_t>> encoded;
-    std::vector<std::vector<std::string>> texts(sentences.size());
-    std::vector<std::vector<std::vector<std::int64_t>>> candidates(sentences.size());
-    for (std::size_t i = 0; i < sentences.size(); ++i) {
+    std::vector<std::vector<std::string>> texts(groups.size());
+    std::vector<std::vector<std::vector<std::int64_t>>> candidates(groups.size());
+    for (std::size_t i = 0; i < groups.size(); ++i) {
       for (const auto& label : labels_) {
         values[i][slot] = label;
         std::string text = formatter_.format_response(keys[i], values[i]);
@@ -104,7 +103,7 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
     }
     ContinuationScorer scorer(model_);
     const auto scores = scorer.score(prompts, candidates, options_.batch_size, progress);
-    for (std::size_t i = 0; i < sentences.size(); ++i) {
+    for (std::size_t i = 0; i < groups.size(); ++i) {
       CellAnnotation& a = out[i];
       double best = -INFINITY;
       for (std::size_t l = 0; l < labels_.size(); ++l) {
@@ -126,7 +125,7 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
     g.batch_size = options_.batch_size;
     Generator generator(model_);
     const auto generations = generator.generate(prompts, g);
-    for (std::size_t i = 0; i < sentences.size(); ++i) {
+    for (std::size_t i = 0; i < groups.size(); ++i) {
       CellAnnotation& a = out[i];
       const auto& t = generations[i].tokens;
       a.text = tokenizer_.decode(std::vector<TokenId>(t.begin(), t.end()), true);
@@ -135,7 +134,7 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
       a.confidence = m.similarity;
       if (m.similarity == 1.0) ++stats_.exact_matches;
     }
-    if (progress) progress->advance(sentences.size());
+    if (progress) progress->advance(groups.size());
   }
   for (const auto& group : groups) stats_.cells += std::int64_t(group.size());
   stats_.prompts += std::int64_t(groups.size());

@@ -95,6 +95,9 @@ void add_annotate_command(CommandSet& set) {
     if (!task)
       throw Error(a.model.model, "no c2s_task.json with a task: annotate needs a model trained by `c2s train --data`");
     std::vector<std::string> labels = a.labels_file.empty() ? task->labels : read_label_file(a.labels_file);
+    if (!task_spec(task->task).multi_cell && (cmd->count("--group-by") || cmd->count("--cells-per-group")))
+      throw UsageError("--group-by and --cells-per-group are for multi-cell models; this one is " +
+                       std::string(task_name(task->task)));
 
     AtomicOutput out(a.output);
     fs::create_directories(out.temp_path());
@@ -108,16 +111,8 @@ void add_annotate_command(CommandSet& set) {
     if (!a.label_column.empty() && !truth)
       throw UsageError("--label-column: the data have no obs column '" + a.label_column + "'");
 
-    ModelSession session = open_model_session(a.model, g);
-    if (!session.tokenizer) throw Error(a.model.model, "the model folder has no tokenizer");
-    AnnotationOptions options;
-    options.mode = a.mode == "free" ? AnnotationMode::Free : AnnotationMode::Constrained;
-    options.batch_size = a.model.batch_size;
-    options.max_new_tokens = a.max_new_tokens;
-    CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
-
-    const std::vector<std::string> texts = input.sentences(cells);
-    // One prompt per cell, or per group of cells for a multi-cell model.
+    // One prompt per cell, or per group of cells for a multi-cell model
+    // (formed before any model work).
     const bool multi_cell = task_spec(task->task).multi_cell;
     std::vector<std::vector<std::size_t>> groups;
     std::vector<std::string> group_columns = a.group_by;
@@ -141,11 +136,18 @@ void add_annotate_command(CommandSet& set) {
       }
       groups = cell_groups(group_keys, std::size_t(a.cells_per_group));
     } else {
-      if (cmd->count("--group-by") || cmd->count("--cells-per-group"))
-        throw UsageError("--group-by and --cells-per-group are for multi-cell models; this one is " +
-                         std::string(task_name(task->task)));
       for (std::size_t i = 0; i < cells.size(); ++i) groups.push_back({i});
     }
+
+    ModelSession session = open_model_session(a.model, g);
+    if (!session.tokenizer) throw Error(a.model.model, "the model folder has no tokenizer");
+    AnnotationOptions options;
+    options.mode = a.mode == "free" ? AnnotationMode::Free : AnnotationMode::Constrained;
+    options.batch_size = a.model.batch_size;
+    options.max_new_tokens = a.max_new_tokens;
+    CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
+
+    const std::vector<std::string> texts = input.sentences(cells);
     std::vector<std::vector<std::string>> group_texts;
     std::vector<std::uint64_t> keys;
     for (const auto& members : groups) {
