@@ -12,28 +12,6 @@
 
 namespace c2s {
 
-std::vector<std::vector<std::size_t>> cell_groups(const std::vector<std::string>& keys, std::size_t cells_per_group) {
-  if (cells_per_group < 1) throw UsageError("cells per group must be at least 1");
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<std::size_t>> members;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto [it, fresh] = members.try_emplace(keys[i]);
-    if (fresh) order.push_back(keys[i]);
-    it->second.push_back(i);
-  }
-  std::vector<std::vector<std::size_t>> groups;
-  for (const auto& key : order) {
-    const auto& m = members[key];
-    const std::size_t chunks = (m.size() + cells_per_group - 1) / cells_per_group;
-    for (std::size_t c = 0, at = 0; c < chunks; ++c) {
-      const std::size_t size = m.size() / chunks + (c < m.size() % chunks ? 1 : 0);
-      groups.emplace_back(m.begin() + std::ptrdiff_t(at), m.begin() + std::ptrdiff_t(at + size));
-      at += size;
-    }
-  }
-  return groups;
-}
-
 CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task,
                              std::vector<std::string> labels, AnnotationOptions options)
     : model_(model),

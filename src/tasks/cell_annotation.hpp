@@ -47,12 +47,6 @@ struct AnnotationStats {
   double seconds = 0;
 };
 
-// Groups for a multi-cell task: the positions of `keys` (one per cell; the
-// cells' group values, e.g. tissue or sample) with the same key, in order
-// of first appearance, each cut into consecutive chunks of as even a size as
-// allows at most `cells_per_group` cells (a key of 12 cells at 5: 4, 4, 4).
-std::vector<std::vector<std::size_t>> cell_groups(const std::vector<std::string>& keys, std::size_t cells_per_group);
-
 class CellAnnotator {
  public:
   // `labels` empty: the model task's labels. Errors: a task that is not a

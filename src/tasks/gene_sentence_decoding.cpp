@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "text/prompt_formatter.hpp"
 
 namespace c2s {
 
@@ -40,6 +41,16 @@ GeneSentenceFrame gene_sentence_frame(const PromptTemplates& templates, const st
   return frame;
 }
 
+GeneSentenceFrame multi_cell_frame(const GeneSentenceFrame& response, std::size_t cells) {
+  if (cells < 1) throw UsageError("a group of cells needs one cell or more");
+  if (!response.between.empty()) throw Error("multi-cell frame", "the response frame already holds several sentences");
+  GeneSentenceFrame frame{.before = {}, .after = {}};
+  for (const auto& b : response.before) frame.before.push_back(b + multi_cell_header(1));
+  for (const auto& a : response.after) frame.after.push_back(std::string(kMultiCellEnd) + a);
+  for (std::size_t k = 2; k <= cells; ++k) frame.between.push_back(std::string(kMultiCellEnd) + multi_cell_header(k));
+  return frame;
+}
+
 struct GeneSentenceConstraint::Blocked {
   std::unordered_map<std::int32_t, std::int32_t> nodes;  // node -> blocked gene ends below it
   std::unordered_set<std::uint32_t> genes;
@@ -51,11 +62,15 @@ struct GeneSentenceConstraint::Blocked {
 };
 
 struct GeneSentenceConstraint::State {
-  enum class Phase { Gene, End, Closed } phase = Phase::Gene;
+  enum class Phase { Gene, Separator, End, Closed } phase = Phase::Gene;
   std::int32_t node = kFirst;
   std::vector<std::uint32_t> genes;
-  Blocked written;
+  std::vector<std::size_t> starts{0};  // where each sentence begun starts in genes
+  std::size_t separator_at = 0;        // Separator: tokens of it written
+  Blocked written;                     // in the current sentence
   std::int64_t invalid_at = -1;
+  std::size_t sentence() const { return starts.size() - 1; }
+  std::int64_t in_sentence() const { return std::int64_t(genes.size() - starts.back()); }
 };
 
 std::vector<std::int64_t> sentence_end_ids(const Tokenizer& tokenizer, const std::string& task) {
@@ -78,7 +93,7 @@ std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known,
 
 GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::vector<std::string> genes,
                                                const GeneSentenceFrame& frame, std::vector<std::int64_t> end_ids)
-    : genes_(std::move(genes)), end_ids_(std::move(end_ids)), nodes_(3), gene_ends_(genes_.size()) {
+    : genes_(std::move(genes)), end_ids_(std::move(end_ids)), nodes_(kRoots), gene_ends_(genes_.size()) {
   const std::optional<TokenId> unk = tokenizer.special_ids().unk;
   auto writable = [&](std::span<const TokenId> path) {
     return !path.empty() && (!unk || std::find(path.begin(), path.end(), *unk) == path.end());
@@ -110,12 +125,30 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
     max_end_tokens_ = std::max(max_end_tokens_, std::int64_t(path.size()));
     ends.emplace_back(text, path);
   }
-  // Whether a gene written as `path` (tokens of `prefix` + gene) keeps its
-  // tokens when an end text follows.
-  auto end_merges = [&](const std::string& prefix, const std::string& name, std::span<const TokenId> path,
-                        bool inner) {
+  for (const auto& text : frame.between) {
+    const auto path = after_word(anchor, text);
+    if (path.empty()) throw Error("gene sentence constraint", "the text between sentences is empty");
+    separators_.emplace_back(path.begin(), path.end());
+  }
+  // The tokens of `text` where a root puts it: after `prefix` (the first
+  // gene), after a word and `prefix` (" ": a later gene; a later sentence's
+  // first gene follows the text between sentences).
+  auto tokens_at = [&](std::int32_t root, const std::string& prefix, const std::string& word,
+                       const std::string& text) -> std::vector<TokenId> {
+    if (root == kFirst) return tokenizer.encode(prefix + text, false);
+    auto full = after_word(word, prefix + text);
+    if (root == kInner) return full;
+    const auto& separator = separators_.front();
+    if (full.size() < separator.size() || !std::equal(separator.begin(), separator.end(), full.begin()))
+      throw Error("gene sentence constraint", "the tokenizer writes the text between sentences differently when '" +
+                                                  text + "' follows it: gene tokens would depend on their neighbours");
+    return std::vector<TokenId>(full.begin() + std::ptrdiff_t(separator.size()), full.end());
+  };
+  // Whether a gene written as `path` keeps its tokens when an end text follows.
+  auto end_merges = [&](std::int32_t root, const std::string& prefix, const std::string& word,
+                        const std::string& name, std::span<const TokenId> path) {
     for (const auto& [text, end] : ends) {
-      const auto full = inner ? after_word(name, prefix + name + text) : tokenizer.encode(prefix + name + text, false);
+      const auto full = tokens_at(root, prefix, word, name + text);
       if (full.size() != path.size() + end.size() || !starts_with(full, path) ||
           !std::equal(end.begin(), end.end(), full.begin() + std::ptrdiff_t(path.size())))
         return true;
@@ -130,15 +163,18 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
       ++left_out_;
       continue;
     }
-    // (root, prefix, tokens): the first gene, after each text before it;
-    // a later gene, after a word and a space.
-    std::vector<std::tuple<std::int32_t, std::string, std::vector<TokenId>>> paths;
-    for (const auto& before : befores) paths.emplace_back(kFirst, before, tokenizer.encode(before + name, false));
-    paths.emplace_back(kInner, " ", after_word(name, " " + name));
+    // (root, prefix, word before it, tokens): the first gene, after each
+    // text before it; a later gene, after a word and a space; the first
+    // gene of a later sentence, after a gene and the text between.
+    std::vector<std::tuple<std::int32_t, std::string, std::string, std::vector<TokenId>>> paths;
+    for (const auto& before : befores) paths.emplace_back(kFirst, before, "", tokens_at(kFirst, before, "", name));
+    paths.emplace_back(kInner, " ", name, tokens_at(kInner, " ", name, name));
+    if (!frame.between.empty())
+      paths.emplace_back(kNext, frame.between.front(), anchor, tokens_at(kNext, frame.between.front(), anchor, name));
     bool ok = true;
-    for (const auto& [root, prefix, path] : paths) ok = ok && writable(path);
+    for (const auto& [root, prefix, word, path] : paths) ok = ok && writable(path);
     std::vector<std::int32_t> terminals;
-    for (const auto& [root, prefix, path] : paths) {
+    for (const auto& [root, prefix, word, path] : paths) {
       if (!ok) break;
       const std::int32_t end = add_path(root, path);
       // Another gene with the same tokens (e.g. names equal once normalised).
@@ -150,10 +186,10 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
       continue;
     }
     for (std::size_t k = 0; k < paths.size(); ++k) {
-      const auto& [root, prefix, path] = paths[k];
+      const auto& [root, prefix, word, path] = paths[k];
       Node& n = nodes_[std::size_t(terminals[k])];
       n.gene = std::int32_t(g);
-      n.end_merges = n.end_merges || end_merges(root == kInner ? " " : prefix, name, path, root == kInner);
+      n.end_merges = n.end_merges || end_merges(root, prefix, word, name, path);
       if (std::find(gene_ends_[g].begin(), gene_ends_[g].end(), terminals[k]) == gene_ends_[g].end())
         gene_ends_[g].push_back(terminals[k]);
       max_gene_tokens_ = std::max(max_gene_tokens_, std::int64_t(path.size()));
@@ -167,16 +203,22 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
       for (std::int32_t n = end; n >= 0; n = nodes_[std::size_t(n)].parent) ++nodes_[std::size_t(n)].genes;
   // Children of each node, in token order.
   std::vector<std::int64_t> counts(nodes_.size() + 1, 0);
-  for (std::size_t n = 3; n < nodes_.size(); ++n) ++counts[std::size_t(nodes_[n].parent) + 1];
+  for (std::size_t n = kRoots; n < nodes_.size(); ++n) ++counts[std::size_t(nodes_[n].parent) + 1];
   child_offsets_.assign(nodes_.size() + 1, 0);
   for (std::size_t n = 0; n < nodes_.size(); ++n) child_offsets_[n + 1] = child_offsets_[n] + counts[n + 1];
   children_.assign(std::size_t(child_offsets_.back()), 0);
   std::vector<std::int64_t> next(child_offsets_.begin(), child_offsets_.end() - 1);
-  for (std::size_t n = 3; n < nodes_.size(); ++n)
+  for (std::size_t n = kRoots; n < nodes_.size(); ++n)
     children_[std::size_t(next[std::size_t(nodes_[n].parent)]++)] = std::int32_t(n);
   for (std::size_t n = 0; n < nodes_.size(); ++n)
     std::sort(children_.begin() + child_offsets_[n], children_.begin() + child_offsets_[n + 1],
               [&](std::int32_t a, std::int32_t b) { return nodes_[std::size_t(a)].token < nodes_[std::size_t(b)].token; });
+}
+
+std::int64_t GeneSentenceConstraint::token_budget(std::int64_t max_genes) const {
+  std::int64_t between = 0;
+  for (const auto& s : separators_) between += std::int64_t(s.size());
+  return std::int64_t(sentences()) * max_genes * max_gene_tokens_ + between + max_end_tokens_ + 1;
 }
 
 std::int32_t GeneSentenceConstraint::add_path(std::int32_t root, std::span<const TokenId> path) {
@@ -216,6 +258,14 @@ bool GeneSentenceConstraint::usable(std::int32_t node, const Blocked& forbidden,
   return nodes_[std::size_t(node)].genes - forbidden.at(node) - written.at(node) > 0;
 }
 
+void GeneSentenceConstraint::next_sentence(State& s) {
+  s.starts.push_back(s.genes.size());
+  s.written = Blocked{};
+  s.phase = State::Phase::Gene;
+  s.node = kNext;
+  s.separator_at = 0;
+}
+
 bool GeneSentenceConstraint::step(std::int64_t token, const GeneLimits& limits, const Blocked& forbidden,
                                   State& s) const {
   using Phase = State::Phase;
@@ -228,7 +278,7 @@ bool GeneSentenceConstraint::step(std::int64_t token, const GeneLimits& limits, 
         s.node = c;
         return true;
       }
-      if (s.node == kFirst) {  // nothing left to write: an empty sentence
+      if (s.node == kFirst || s.node == kNext) {  // nothing left to write: an empty sentence ends it all
         if (!is_end_id(token)) return false;
         s.phase = Phase::Closed;
         return true;
@@ -238,12 +288,20 @@ bool GeneSentenceConstraint::step(std::int64_t token, const GeneLimits& limits, 
         return false;
       s.genes.push_back(std::uint32_t(gene));
       block(std::uint32_t(gene), s.written);
-      if (limits.max_genes <= 0 || std::int64_t(s.genes.size()) < limits.max_genes) {
+      if (limits.max_genes <= 0 || s.in_sentence() < limits.max_genes) {
         const std::int32_t start = child(kInner, token);
         if (start >= 0 && usable(start, forbidden, s.written)) {
           s.node = start;
           return true;
         }
+      }
+      if (s.sentence() + 1 < sentences()) {  // only the text before the next sentence
+        const auto& separator = separators_[s.sentence()];
+        if (token != separator.front()) return false;
+        s.phase = Phase::Separator;
+        s.separator_at = 1;
+        if (s.separator_at == separator.size()) next_sentence(s);
+        return true;
       }
       if (const std::int32_t end = nodes_[std::size_t(gene_node)].end_merges ? -1 : child(kEnd, token); end >= 0) {
         s.phase = Phase::End;
@@ -252,6 +310,12 @@ bool GeneSentenceConstraint::step(std::int64_t token, const GeneLimits& limits, 
       }
       if (!is_end_id(token)) return false;
       s.phase = Phase::Closed;
+      return true;
+    }
+    case Phase::Separator: {
+      const auto& separator = separators_[s.sentence()];
+      if (token != separator[s.separator_at]) return false;
+      if (++s.separator_at == separator.size()) next_sentence(s);
       return true;
     }
     case Phase::End: {
@@ -315,6 +379,11 @@ void GeneSentenceConstraint::allow(const State& s, const GeneLimits& limits, con
     allow_end_ids();
     return;
   }
+  if (s.phase == Phase::Separator) {
+    const std::int64_t next = separators_[s.sentence()][s.separator_at];
+    if (std::size_t(next) < allowed.size()) allowed[std::size_t(next)] = 1;
+    return;
+  }
   if (s.phase == Phase::End) {
     allow_children(s.node, {}, allowed);
     if (nodes_[std::size_t(s.node)].end) allow_end_ids();
@@ -322,19 +391,26 @@ void GeneSentenceConstraint::allow(const State& s, const GeneLimits& limits, con
   }
   allow_children(s.node, {&forbidden, &s.written}, allowed);
   const std::int32_t gene = nodes_[std::size_t(s.node)].gene;
-  if (s.node != kFirst && gene >= 0 && !forbidden.genes.count(std::uint32_t(gene)) &&
-      !s.written.genes.count(std::uint32_t(gene))) {
+  if (gene >= 0 && !forbidden.genes.count(std::uint32_t(gene)) && !s.written.genes.count(std::uint32_t(gene))) {
     // The gene ends here if what follows is no continuation: the next gene
     // must be another.
-    if (limits.max_genes <= 0 || std::int64_t(s.genes.size()) + 1 < limits.max_genes) {
+    if (limits.max_genes <= 0 || s.in_sentence() + 1 < limits.max_genes) {
       Blocked ending;
       block(std::uint32_t(gene), ending);
       allow_children(kInner, {&forbidden, &s.written, &ending}, allowed);
     }
-    if (!nodes_[std::size_t(s.node)].end_merges) allow_children(kEnd, {}, allowed);
-    allow_end_ids();
+    if (s.sentence() + 1 < sentences()) {
+      // The next sentence follows (a gene whose last token would merge with
+      // its text is still written with its own tokens: rare, and read back
+      // the same).
+      const std::int64_t next = separators_[s.sentence()].front();
+      if (std::size_t(next) < allowed.size()) allowed[std::size_t(next)] = 1;
+    } else {
+      if (!nodes_[std::size_t(s.node)].end_merges) allow_children(kEnd, {}, allowed);
+      allow_end_ids();
+    }
   }
-  if (s.node == kFirst && std::find(allowed.begin(), allowed.end(), std::uint8_t(1)) == allowed.end())
+  if ((s.node == kFirst || s.node == kNext) && std::find(allowed.begin(), allowed.end(), std::uint8_t(1)) == allowed.end())
     allow_end_ids();  // every gene forbidden: the sentence can only be empty
 }
 
@@ -362,14 +438,16 @@ DecodedGenes GeneSentenceConstraint::decode(std::span<const std::int64_t> genera
   State s = walk(generated, limits, forbidden);
   DecodedGenes out;
   out.invalid_at = s.invalid_at;
-  if (s.invalid_at < 0 && s.phase == State::Phase::Gene && s.node != kFirst) {
+  if (s.invalid_at < 0 && s.phase == State::Phase::Gene) {
     // Cut off right after a whole gene: it counts.
     const std::int32_t gene = nodes_[std::size_t(s.node)].gene;
     if (gene >= 0 && !forbidden.genes.count(std::uint32_t(gene)) && !s.written.genes.count(std::uint32_t(gene)) &&
-        (limits.max_genes <= 0 || std::int64_t(s.genes.size()) < limits.max_genes))
+        (limits.max_genes <= 0 || s.in_sentence() < limits.max_genes))
       s.genes.push_back(std::uint32_t(gene));
   }
   out.closed = s.phase == State::Phase::Closed || (s.phase == State::Phase::End && nodes_[std::size_t(s.node)].end);
+  out.sentence_offsets = std::move(s.starts);
+  out.sentence_offsets.push_back(s.genes.size());
   out.genes = std::move(s.genes);
   return out;
 }

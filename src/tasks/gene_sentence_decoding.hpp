@@ -1,7 +1,8 @@
 // Constrained decoding of cell sentences: at each generation step, the
 // tokens a model may write so that its answer is a sentence of vocabulary
 // genes, each at most once, closed by the text its response template puts
-// after the genes (e.g. ".") and EOS; and the genes of what it wrote.
+// after the genes (e.g. ".") and EOS — or several such sentences with fixed
+// text between them (a group of cells) — and the genes of what it wrote.
 // Works for the gene-level tokenizer (one token per gene) and for subword
 // tokenizers (a gene is several tokens): every gene's token sequence, as it
 // stands in a sentence, is a path in a prefix trie, so a partial gene can
@@ -40,10 +41,15 @@ std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known,
 
 // Where a cell sentence sits in a response: the text before its first gene
 // and after its last gene (alternatives: one per response template), the
-// genes separated by single spaces.
+// genes separated by single spaces. A response may hold several sentences
+// (the cells of {multi_cell_sentences}): `between` then holds the text
+// between sentence k and k + 1, fixed, and `before` / `after` frame the
+// first and the last sentence.
 struct GeneSentenceFrame {
   std::vector<std::string> before{""};
   std::vector<std::string> after{"."};
+  std::vector<std::string> between;  // empty: one sentence
+  std::size_t sentences() const { return between.size() + 1; }
 };
 
 // The frame of every response template around `placeholder` (e.g.
@@ -52,15 +58,25 @@ struct GeneSentenceFrame {
 GeneSentenceFrame gene_sentence_frame(const PromptTemplates& templates, const std::string& placeholder,
                                       PromptValues values = {});
 
+// The frame of `cells` cell sentences joined as {multi_cell_sentences}
+// (text/prompt_formatter.hpp) inside `response`, the frame of the
+// placeholder in the response templates: "Cell 1:\n" after each `before`,
+// ".\nCell k:\n" between cells, ".\n" before each `after`.
+GeneSentenceFrame multi_cell_frame(const GeneSentenceFrame& response, std::size_t cells);
+
 // What one prompt may write.
 struct GeneLimits {
-  std::int64_t max_genes = 0;            // at most this many genes (0: no limit but the vocabulary)
+  std::int64_t max_genes = 0;            // at most this many genes a sentence (0: no limit but the vocabulary)
   std::vector<std::uint32_t> forbidden;  // vocabulary indices never written
 };
 
 // The genes of generated tokens.
 struct DecodedGenes {
-  std::vector<std::uint32_t> genes;  // vocabulary indices, in the order written, each once
+  std::vector<std::uint32_t> genes;  // vocabulary indices, in the order written, each once a sentence
+  // Sentence k holds genes[sentence_offsets[k], sentence_offsets[k + 1]);
+  // the sentences begun (one for a single-sentence frame).
+  std::vector<std::size_t> sentence_offsets{0};
+  std::size_t sentences() const { return sentence_offsets.size() - 1; }
   bool closed = false;               // the sentence's end text and/or EOS was written
   // Index of the first token that fits no sentence (-1: none): never the
   // case for tokens generated under the constraint.
@@ -70,23 +86,24 @@ struct DecodedGenes {
 class GeneSentenceConstraint {
  public:
   // `genes`: the vocabulary (gene names as they are written in sentences);
-  // `end_ids`: the tokens that end generation (EOS). A gene the tokenizer
-  // cannot write (unknown token) or whose tokens are another gene's is left
-  // out and counted. An Error when no gene can be written, or when the
-  // tokenizer joins a word with the next one across a space (then a gene's
-  // tokens would depend on its neighbour).
+  // `end_ids`: the tokens that end generation (EOS), allowed only after the
+  // frame's last sentence. A gene the tokenizer cannot write (unknown
+  // token) or whose tokens are another gene's is left out and counted. An
+  // Error when no gene can be written, or when the tokenizer joins a word
+  // with the next one across a space or the text between sentences (then a
+  // gene's tokens would depend on its neighbour).
   GeneSentenceConstraint(const Tokenizer& tokenizer, std::vector<std::string> genes, const GeneSentenceFrame& frame,
                          std::vector<std::int64_t> end_ids);
 
   const std::vector<std::string>& genes() const { return genes_; }
+  std::size_t sentences() const { return separators_.size() + 1; }
   std::size_t genes_left_out() const { return left_out_; }
   // The longest token sequence of a gene, and of an end text: with the gene
   // limit, a bound on the new tokens a sentence needs.
   std::int64_t max_gene_tokens() const { return max_gene_tokens_; }
   std::int64_t max_end_tokens() const { return max_end_tokens_; }
-  std::int64_t token_budget(std::int64_t max_genes) const {
-    return max_genes * max_gene_tokens_ + max_end_tokens_ + 1;
-  }
+  // The new tokens the frame's sentences need at most, `max_genes` each.
+  std::int64_t token_budget(std::int64_t max_genes) const;
 
   // The generator's mask: prompt i is held to limits[i], or to limits[0]
   // when one entry is given for all prompts.
@@ -123,6 +140,7 @@ class GeneSentenceConstraint {
   Blocked forbidden_of(const GeneLimits& limits) const;
   // Whether some gene below `node` may still be written.
   bool usable(std::int32_t node, const Blocked& forbidden, const Blocked& written) const;
+  static void next_sentence(State& state);
   bool step(std::int64_t token, const GeneLimits& limits, const Blocked& forbidden, State& state) const;
   State walk(std::span<const std::int64_t> generated, const GeneLimits& limits, const Blocked& forbidden) const;
   void allow(const State& state, const GeneLimits& limits, const Blocked& forbidden,
@@ -139,9 +157,12 @@ class GeneSentenceConstraint {
   std::vector<std::int64_t> child_offsets_;               // children of node i: children_[offsets[i], offsets[i+1])
   std::vector<std::int32_t> children_;
   std::vector<std::vector<std::int32_t>> gene_ends_;       // per gene, the nodes its paths end at
+  std::vector<std::vector<std::int64_t>> separators_;      // per `between` text, its tokens after a gene
   std::size_t left_out_ = 0;
   std::int64_t max_gene_tokens_ = 0, max_end_tokens_ = 0;
-  static constexpr std::int32_t kFirst = 0, kInner = 1, kEnd = 2;  // the roots
+  // The roots: the first gene of the first sentence, a gene after another,
+  // an end text, the first gene of a later sentence.
+  static constexpr std::int32_t kFirst = 0, kInner = 1, kEnd = 2, kNext = 3, kRoots = 4;
 };
 
 }  // namespace c2s

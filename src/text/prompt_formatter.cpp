@@ -1,5 +1,8 @@
 #include "text/prompt_formatter.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/random.hpp"
 #include "text/builtin_prompts.hpp"
 
@@ -11,19 +14,66 @@ namespace {
 constexpr std::uint64_t kTemplateStreams = 0x74656d706c617465ull;  // "template"
 }  // namespace
 
+std::string multi_cell_header(std::size_t cell) { return "Cell " + std::to_string(cell) + ":\n"; }
+
 std::string join_multi_cell_sentences(std::span<const std::string> sentences) {
   std::string out;
   std::size_t size = 0;
   for (const auto& s : sentences) size += s.size() + 16;
   out.reserve(size);
   for (std::size_t i = 0; i < sentences.size(); ++i) {
-    out += "Cell ";
-    out += std::to_string(i + 1);
-    out += ":\n";
+    out += multi_cell_header(i + 1);
     out += sentences[i];
-    out += ".\n";
+    out += kMultiCellEnd;
   }
   return out;
+}
+
+namespace {
+
+// Whether a line (trimmed) is a cell's header, "Cell N:".
+bool is_cell_header(std::string_view line) {
+  constexpr std::string_view head = "Cell ";
+  if (line.size() < head.size() + 2 || line.substr(0, head.size()) != head || line.back() != ':') return false;
+  const std::string_view number = line.substr(head.size(), line.size() - head.size() - 1);
+  return std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string_view trimmed(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> split_multi_cell_sentences(std::string_view text) {
+  std::vector<std::string> cells;
+  bool open = false;  // a cell is being read
+  auto close = [&] {
+    if (!open) return;
+    std::string& s = cells.back();
+    while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
+  };
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = trimmed(text.substr(at, end - at));
+    at = end + 1;
+    if (is_cell_header(line)) {
+      close();
+      cells.emplace_back();
+      open = true;
+    } else if (!line.empty()) {
+      if (!open) cells.emplace_back(), open = true;
+      std::string& s = cells.back();
+      if (!s.empty() && s.back() == '.') s.pop_back();
+      if (!s.empty()) s += ' ';
+      s.append(line);
+    }
+  }
+  close();
+  return cells;
 }
 
 std::string_view first_genes(std::string_view sentence, std::int64_t top_k) {

@@ -23,6 +23,15 @@ struct FormattedPrompt {
 // {multi_cell_sentences} as the reference joins it: "Cell 1:\n<s1>.\nCell 2:\n<s2>.\n"
 // (every cell, the last included, ends with ".\n").
 std::string join_multi_cell_sentences(std::span<const std::string> sentences);
+// Its pieces: the line that opens cell `cell` (1-based: "Cell 1:\n") and the
+// text that closes every cell.
+std::string multi_cell_header(std::size_t cell);
+inline constexpr std::string_view kMultiCellEnd = ".\n";
+// The cells' sentences of a {multi_cell_sentences} text as a model wrote it
+// (the inverse of the join): a line "Cell N:" opens a cell, the lines after
+// it are its sentence (joined by spaces, the closing '.' taken off); text
+// before the first such line is a cell of its own. Cells left empty stay.
+std::vector<std::string> split_multi_cell_sentences(std::string_view text);
 // The first `top_k` space-separated genes of a sentence (top_k <= 0: all).
 std::string_view first_genes(std::string_view sentence, std::int64_t top_k);
 std::size_t count_genes(std::string_view sentence);

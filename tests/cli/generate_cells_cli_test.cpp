@@ -176,6 +176,70 @@ std::vector<std::string> csv_lines(const fs::path& p) {
   return lines;
 }
 
+// A model trained for tissue_conditional_generation (the simulated cell
+// types standing in for tissues) writes a group of cells a prompt: the -n
+// cells in even groups, each cell a sentence of distinct store genes.
+TEST(GenerateCellsCli, ATissueModelWritesGroupsOfCells) {
+  const fs::path d = process_dir("c2s_generate_tissue_cli");
+  const TrainedOnSimulated t = train_on_simulated(
+      d, "-n 400 --genes 300 --cell-types 4 --seed 5", "",
+      "--threads 1 train --init tiny --task tissue_conditional_generation --label-column cell_type --top-k 10 "
+      "--batch-size 8 --lr 3e-3 --max-steps 16 --warmup-steps 4 --eval-every 1000",
+      "checkpoint-last");
+  const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
+  ASSERT_EQ(task["task"], "tissue_conditional_generation");
+  const std::string tissue = task["labels"][0].get<std::string>();
+  const std::string base = "--threads 1 generate-cells --model " + t.model + " --data " + t.store;
+  const fs::path out = d / "tissue.h5ad";
+  const json s = run_json(base + " --tissue '" + tissue + "' -n 7 --cells-per-group 3 --genes 8 --seed 3 -o " +
+                          out.string());
+  EXPECT_EQ(s["task"], "tissue_conditional_generation");
+  EXPECT_EQ(s["cells"], 7);
+  EXPECT_EQ(s["prompts"], 3);  // 3, 2, 2 cells
+  EXPECT_EQ(s["cells_missing"], 0);
+  EXPECT_EQ(s["cells_per_tissue"][tissue], 7);
+  EXPECT_LE(s["genes_per_cell"]["max"].get<int>(), 8);
+  EXPECT_GE(s["genes_per_cell"]["min"].get<int>(), 1);
+
+  const SentenceStore store(t.store);
+  const std::set<std::string> genes(store.genes().begin(), store.genes().end());
+  const GeneratedFile f = read_generated(out);
+  ASSERT_EQ(f.sentences.size(), 7u);
+  for (std::size_t i = 0; i < f.sentences.size(); ++i) {
+    EXPECT_EQ(f.types[i], tissue);
+    const auto w = words(f.sentences[i]);
+    ASSERT_FALSE(w.empty()) << i;
+    EXPECT_LE(w.size(), 8u);
+    EXPECT_EQ(std::set<std::string>(w.begin(), w.end()).size(), w.size()) << "repeated gene: " << f.sentences[i];
+    for (const auto& g : w) EXPECT_TRUE(genes.count(g)) << "not a gene: " << g;
+    EXPECT_EQ(f.texts[i], f.sentences[i]);  // the cell's own text, nothing else written
+    EXPECT_EQ(f.nonzero[i], w.size());
+  }
+  const auto m = open_matrix(out.string());
+  const Column* group = m->obs().find("c2s_group");
+  ASSERT_TRUE(group);
+  EXPECT_EQ(group->numbers, (std::vector<double>{0, 0, 0, 1, 1, 2, 2}));
+
+  // Free mode: the text split into cells at their headers; what it wrote counted.
+  const json fr = run_json(base + " --free --all-tissues -n 4 --genes 8 --seed 3 -o " + (d / "free.h5ad").string());
+  EXPECT_EQ(fr["mode"], "free");
+  EXPECT_EQ(fr["prompts"], 4);  // one group of 4 cells a tissue
+  EXPECT_EQ(fr["cells"].get<int>() + fr["cells_missing"].get<int>(), 16) << fr.dump();
+
+  // The flag must fit the model: --tissue for a tissue model, --cell-type for a cell-type model.
+  expect_clean_failure(run_c2s("-q " + base + " --cell-type '" + tissue + "' -o " + (d / "a.h5ad").string()),
+                       "--tissue", 2);
+  expect_clean_failure(run_c2s("-q " + base + " --all-tissues --cells-per-group 0 -o " + (d / "b.h5ad").string()),
+                       "--cells-per-group", 2);
+  expect_clean_failure(run_c2s("-q " + base + " --tissue 'no such tissue' -o " + (d / "c.h5ad").string()),
+                       "not a tissue of the model", 1);
+  const std::string cell_model = "-q generate-cells --model " + trained().model + " --data " + trained().store;
+  expect_clean_failure(run_c2s(cell_model + " --tissue x -o " + (d / "e.h5ad").string()), "--cell-type", 2);
+  expect_clean_failure(run_c2s(cell_model + " --all-types --cells-per-group 3 -o " + (d / "e.h5ad").string()),
+                       "--cells-per-group", 2);
+  for (const char* name : {"a.h5ad", "b.h5ad", "c.h5ad", "e.h5ad"}) EXPECT_FALSE(fs::exists(d / name)) << name;
+}
+
 TEST(EvaluateGenerationCli, ScoresGeneratedCellsBesideTheBaselines) {
   const TrainedOnSimulated& t = trained();
   const fs::path gen = dir() / "for_eval.h5ad", out = dir() / "eval";

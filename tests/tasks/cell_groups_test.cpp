@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "tasks/cell_annotation.hpp"
+#include "tasks/cell_groups.hpp"
 
 namespace c2s {
 namespace {
@@ -30,6 +30,17 @@ TEST(CellGroups, KeysInFirstAppearanceOrderCutIntoEvenChunks) {
   EXPECT_EQ(cell_groups({"a", "b", "a"}, 1), (Groups{{0}, {2}, {1}}));
   EXPECT_TRUE(cell_groups({}, 5).empty());
   EXPECT_THROW(cell_groups({"a"}, 0), UsageError);
+}
+
+TEST(CellGroups, EvenChunkSizes) {
+  using Sizes = std::vector<std::size_t>;
+  EXPECT_EQ(even_chunk_sizes(12, 5), (Sizes{4, 4, 4}));
+  EXPECT_EQ(even_chunk_sizes(7, 3), (Sizes{3, 2, 2}));
+  EXPECT_EQ(even_chunk_sizes(5, 5), (Sizes{5}));
+  EXPECT_EQ(even_chunk_sizes(6, 5), (Sizes{3, 3}));
+  EXPECT_EQ(even_chunk_sizes(3, 1), (Sizes{1, 1, 1}));
+  EXPECT_TRUE(even_chunk_sizes(0, 4).empty());
+  EXPECT_THROW(even_chunk_sizes(3, 0), UsageError);
 }
 
 }  // namespace

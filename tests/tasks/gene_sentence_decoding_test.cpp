@@ -16,6 +16,7 @@
 #include "model/golden_models.hpp"
 #include "text/builtin_prompts.hpp"
 #include "text/gene_tokenizer.hpp"
+#include "text/prompt_formatter.hpp"
 #include "text/tokenizer.hpp"
 #include "test_support.hpp"
 
@@ -34,6 +35,7 @@ const std::vector<std::string> kGenes = {"CD3E",   "CD3",    "CD3D",   "HLA-DRA"
 std::unique_ptr<Tokenizer> gene_tokenizer(const ScratchDir& dir, std::vector<std::string> genes = kGenes) {
   GeneTokenizerInputs in;
   in.genes = std::move(genes);
+  in.labels = {"Cell 1:"};  // the words of the multi-cell joiner, as c2s tokenizer build adds them
   in.templates.emplace_back("Genes: {cell_sentence}.", "test template");
   write_gene_tokenizer(in, dir.path() / "tok");
   return load_tokenizer(dir.path() / "tok");
@@ -267,6 +269,82 @@ TEST(GeneSentenceConstraint, SentencePieceGenes) {
     const GeneLimits limits{.max_genes = 5};
     check_walk(c, *tok, random_walk(c, *tok, limits, seed), limits);
   }
+}
+
+TEST(GeneSentenceFrame, MultiCellFrameHoldsTheCellsHeadersBetweenSentences) {
+  const GeneSentenceFrame response =
+      gene_sentence_frame(builtin_prompts(PromptTask::TissueConditionalGeneration), "multi_cell_sentences");
+  const GeneSentenceFrame f = multi_cell_frame(response, 3);
+  EXPECT_EQ(f.before, std::vector<std::string>{"Cell 1:\n"});
+  EXPECT_EQ(f.between, (std::vector<std::string>{".\nCell 2:\n", ".\nCell 3:\n"}));
+  EXPECT_EQ(f.after, std::vector<std::string>{".\n"});
+  EXPECT_EQ(f.sentences(), 3u);
+  EXPECT_EQ(multi_cell_frame({.before = {"A: "}, .after = {"."}}, 1).after, std::vector<std::string>{".\n."});
+  EXPECT_THROW(multi_cell_frame(response, 0), UsageError);
+}
+
+// Random walks through a frame of several sentences: every finished walk is
+// the cells joined as {multi_cell_sentences} writes them (each cell's genes
+// distinct, a gene free to recur in another cell), tokenized as that text
+// is; EOS only after the last cell.
+void check_multi_cell_walks(const Tokenizer& tok, std::size_t cells, std::uint64_t seeds) {
+  const GeneSentenceConstraint c(tok, kGenes, multi_cell_frame({.before = {""}, .after = {""}}, cells),
+                                 {eos_of(tok)});
+  EXPECT_EQ(c.sentences(), cells);
+  const GeneLimits limits{.max_genes = 4, .forbidden = {5}};
+  EXPECT_GE(c.token_budget(4), std::int64_t(cells) * 4);
+  std::size_t recurring = 0;
+  for (std::uint64_t seed = 0; seed < seeds; ++seed) {
+    const Ids walk = random_walk(c, tok, limits, seed, 400);
+    ASSERT_EQ(walk.back(), eos_of(tok));
+    const DecodedGenes d = c.decode(walk, limits);
+    EXPECT_EQ(d.invalid_at, -1);
+    EXPECT_TRUE(d.closed);
+    ASSERT_EQ(d.sentences(), cells);
+    std::vector<std::string> sentences;
+    std::set<std::uint32_t> seen;
+    for (std::size_t k = 0; k < cells; ++k) {
+      const std::vector<std::uint32_t> genes(d.genes.begin() + std::ptrdiff_t(d.sentence_offsets[k]),
+                                             d.genes.begin() + std::ptrdiff_t(d.sentence_offsets[k + 1]));
+      ASSERT_FALSE(genes.empty());
+      EXPECT_LE(genes.size(), 4u);
+      EXPECT_EQ(std::set<std::uint32_t>(genes.begin(), genes.end()).size(), genes.size());
+      EXPECT_EQ(std::count(genes.begin(), genes.end(), 5u), 0);
+      std::string s;
+      for (auto g : genes) {
+        s += (s.empty() ? "" : " ") + c.genes()[g];
+        recurring += seen.insert(g).second ? 0 : 1;
+      }
+      sentences.push_back(s);
+    }
+    const Ids body(walk.begin(), walk.end() - 1);
+    const std::string text = text_of(tok, body);
+    // The last cell closed by its ".\n", or EOS right after its last gene.
+    const std::string joined = join_multi_cell_sentences(sentences);
+    EXPECT_TRUE(text == joined || text + std::string(kMultiCellEnd) == joined) << text;
+    // Tokenized as the text is, but for a cell ending in a gene whose last
+    // token merges with the header that follows (BPE: "CD14+" then ".\n":
+    // "+."), which keeps the gene's own tokens.
+    if (text.find("+.\n") == std::string::npos) EXPECT_EQ(ids_of(tok, text), body) << text;
+  }
+  EXPECT_GT(recurring, 0u);  // genes recur across cells
+  // No EOS before the last cell: after the first cell's first gene, the
+  // next cell's header may follow, EOS may not.
+  const Ids head = ids_of(tok, "Cell 1:\nLYZ");
+  const auto after = allowed_after(c, tok, head, limits);
+  EXPECT_FALSE(after.count(eos_of(tok)));
+  EXPECT_TRUE(after.count(ids_of(tok, "Cell 1:\nLYZ.\nCell 2:")[head.size()]));
+}
+
+TEST(GeneSentenceConstraint, SeveralCellsGeneTokenizer) {
+  ScratchDir dir;
+  check_multi_cell_walks(*gene_tokenizer(dir), 3, 30);
+}
+
+TEST(GeneSentenceConstraint, SeveralCellsBpe) { check_multi_cell_walks(*neox_tokenizer(), 4, 30); }
+
+TEST(GeneSentenceConstraint, SeveralCellsSentencePiece) {
+  check_multi_cell_walks(*load_tokenizer(golden_model_dir("gemma2-tiny")), 2, 15);
 }
 
 // A real (random-weight) model sampling under the mask: every answer is a

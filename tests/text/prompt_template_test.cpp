@@ -183,6 +183,19 @@ TEST(PromptFormatter, MultiCellSentencesJoinAsTheReference) {
   std::vector<std::string> cells{"CD3E CD2", "MS4A1", "LYZ S100A8 S100A9"};
   EXPECT_EQ(join_multi_cell_sentences(cells), "Cell 1:\nCD3E CD2.\nCell 2:\nMS4A1.\nCell 3:\nLYZ S100A8 S100A9.\n");
   EXPECT_EQ(join_multi_cell_sentences(std::span<const std::string>{}), "");
+  EXPECT_EQ(multi_cell_header(12), "Cell 12:\n");
+}
+
+TEST(PromptFormatter, MultiCellSentencesSplitAsAModelWroteThem) {
+  using Cells = std::vector<std::string>;
+  const Cells cells{"CD3E CD2", "MS4A1", "LYZ S100A8 S100A9"};
+  EXPECT_EQ(split_multi_cell_sentences(join_multi_cell_sentences(cells)), cells);
+  // Loose text: no closing period, blank lines, spaces, a sentence over two
+  // lines, an empty cell, text before the first header, "Cell" in a sentence.
+  EXPECT_EQ(split_multi_cell_sentences("CD3E\nCell 1:\n  CD3E CD2 \n\nCell 2:\nCell 3:\nLYZ.\nS100A8.\nCell X: B2M"),
+            (Cells{"CD3E", "CD3E CD2", "", "LYZ S100A8 Cell X: B2M"}));
+  EXPECT_TRUE(split_multi_cell_sentences("").empty());
+  EXPECT_EQ(split_multi_cell_sentences("Cell 1:"), Cells{""});
 }
 
 TEST(PromptFormatter, TopGenesAndCellValues) {

@@ -20,6 +20,7 @@
 #include "io/anndata_writer.hpp"
 #include "io/line_reader.hpp"
 #include "tasks/cell_annotation.hpp"
+#include "tasks/cell_groups.hpp"
 #include "tasks/model_cells.hpp"
 
 namespace c2s {
