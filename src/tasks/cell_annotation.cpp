@@ -20,11 +20,16 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
       formatter_(task_.formatter()),
       labels_(labels.empty() ? task_.labels : std::move(labels)),
       options_(options) {
+  text_answers_ = task_.task == PromptTask::NaturalLanguageInterpretation;
   if (task_.task != PromptTask::CellTypePrediction && task_.task != PromptTask::LabelPrediction &&
-      task_.task != PromptTask::TissuePrediction)
+      task_.task != PromptTask::TissuePrediction && !text_answers_)
     throw Error("annotate", "the model was trained for " + std::string(task_name(task_.task)) +
-                                ", not a label task (cell_type_prediction, label_prediction, tissue_prediction)");
-  if (labels_.empty()) throw Error("annotate", "no labels to choose from (give --labels FILE)");
+                                ", not a label task (cell_type_prediction, label_prediction, tissue_prediction) or "
+                                "natural_language_interpretation");
+  if (text_answers_ && options_.mode == AnnotationMode::Constrained)
+    throw UsageError("an interpretation model writes text, there are no labels to score: use --mode free");
+  if (text_answers_) labels_.clear();
+  if (labels_.empty() && !text_answers_) throw Error("annotate", "no labels to choose from (give --labels FILE)");
   if (!tokenizer_.special_ids().eos) throw Error("annotate", "the tokenizer has no end-of-sequence token");
   eos_ = *tokenizer_.special_ids().eos;
   if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
@@ -107,6 +112,10 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
       CellAnnotation& a = out[i];
       const auto& t = generations[i].tokens;
       a.text = tokenizer_.decode(std::vector<TokenId>(t.begin(), t.end()), true);
+      if (text_answers_) {
+        a.confidence = std::nan("");
+        continue;
+      }
       const LabelMatch m = match_label(a.text, labels_);
       a.label = m.label;
       a.confidence = m.similarity;

@@ -1,8 +1,9 @@
 // Cell annotation with a model trained for a label task: single-cell
 // (cell_type_prediction, label_prediction: one prompt per cell) or
 // multi-cell (tissue_prediction: one prompt per group of cells, whose label
-// is the group's). Each prompt is formatted with the model's own templates,
-// then
+// is the group's); or with a model trained for natural_language_interpretation,
+// whose answer for a group of cells is text (an abstract), generated freely.
+// Each prompt is formatted with the model's own templates, then
 //   * constrained (the default when labels are known): every known label's
 //     response, as training formats it (response text + EOS), is scored
 //     after the prompt, which runs once per cell; the best is the prediction
@@ -49,12 +50,16 @@ struct AnnotationStats {
 
 class CellAnnotator {
  public:
-  // `labels` empty: the model task's labels. Errors: a task that is not a
-  // label task, no labels, a tokenizer without EOS.
+  // `labels` empty: the model task's labels. Errors: a task that is neither
+  // a label task nor natural_language_interpretation, no labels (a label
+  // task), constrained mode for interpretation, a tokenizer without EOS.
   CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task, std::vector<std::string> labels,
                 AnnotationOptions options);
 
   const std::vector<std::string>& labels() const { return labels_; }
+  // Whether the answers are text (interpretation): then only
+  // CellAnnotation::text holds the answer (label 0, confidence NaN).
+  bool text_answers() const { return text_answers_; }
 
   // One annotation per cell: `sentences[i]` (its top-k genes, most expressed
   // first) with template key `keys[i]` (the cell's index in its store, as
@@ -75,6 +80,7 @@ class CellAnnotator {
   std::vector<std::string> labels_;
   AnnotationOptions options_;
   std::int64_t eos_ = 0;
+  bool text_answers_ = false;
   AnnotationStats stats_;
 };
 

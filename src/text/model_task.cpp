@@ -71,6 +71,8 @@ nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
           {"seed", t.seed},
           {"store", store},
           {"genes", t.genes}};
+  if (task_spec(t.task).multi_cell) j["group_by"] = t.group_by;
+  if (t.task == PromptTask::NaturalLanguageInterpretation) j["abstract_column"] = t.abstract_column;
   if (t.task == PromptTask::PerturbationPrediction) {
     j["condition_column"] = t.condition_column;
     j["control"] = t.control_value;
@@ -105,6 +107,8 @@ std::optional<ModelTask> read_model_task(const std::filesystem::path& model_fold
   t.organism = field("organism", std::string("Homo sapiens"));
   t.seed = field("seed", std::uint64_t(42));
   t.genes = field("genes", std::vector<std::string>());
+  t.group_by = field("group_by", std::vector<std::string>());
+  t.abstract_column = field("abstract_column", std::string());
   if (t.task == PromptTask::PerturbationPrediction) {
     t.condition_column = field("condition_column", std::string("condition"));
     t.control_value = field("control", std::string("ctrl"));

@@ -3,7 +3,8 @@
 // build the model's prompts without flags (task, label column and values,
 // top-k, organism, the very prompt templates, the genes of its sentences;
 // for perturbation_prediction the condition column, control value,
-// perturbations and match column).
+// perturbations and match column; for multi-cell tasks the grouping columns
+// and the abstract column).
 // Format: docs/formats/training-run.md.
 #pragma once
 #include <cstdint>
@@ -33,6 +34,11 @@ struct ModelTask {
   // perturbation_prediction: how control and perturbed cells were told apart
   // and paired, and the perturbations seen (its `labels`).
   std::string condition_column, control_value, match_column;  // match_column "": any control
+  // Multi-cell tasks: the obs columns that grouped the cells (besides a
+  // tissue task's label column); natural_language_interpretation: the obs
+  // column that held each group's abstract ("": abstracts from a file).
+  std::vector<std::string> group_by;
+  std::string abstract_column;
 
   PromptFormatter formatter() const { return PromptFormatter(templates, seed); }
   // The prompt values of one cell's sentence for a single-cell task that

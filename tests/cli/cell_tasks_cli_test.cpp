@@ -172,6 +172,50 @@ TEST(AnnotateCli, AMultiCellModelAnnotatesGroupsOfCells) {
   EXPECT_FALSE(fs::exists(dir() / "never2"));
 }
 
+// An interpretation model (natural_language_interpretation, trained with an
+// abstract per simulated cell type) writes an abstract for each group of
+// cells, grouped as in training, scored by ROUGE-1 against the references.
+TEST(AnnotateCli, AnInterpretationModelWritesAnAbstractPerGroup) {
+  const fs::path d = process_dir("c2s_interpret_cli");
+  fs::create_directories(d);
+  const json abstracts = {{"CD14+ Monocytes", "Classical monocytes express lysozyme and S100 proteins."},
+                          {"CD4 T cells", "Helper T cells express IL7R and the CD3 complex."},
+                          {"NK cells", "Natural killer cells express granzymes and NKG7."},
+                          {"B cells", "B lymphocytes express MS4A1 and immunoglobulin genes."}};
+  const fs::path file = d / "abstracts.json";
+  std::ofstream(file) << abstracts.dump();
+  const TrainedOnSimulated t = train_on_simulated(
+      d, "-n 400 --genes 400 --cell-types 4 --seed 5", "",
+      "--threads 1 train --init tiny --task natural_language_interpretation --abstracts " + file.string() +
+          " --group-by cell_type --top-k 10 --batch-size 8 --lr 3e-3 --epochs 20 --warmup-steps 4 --eval-every 1000",
+      "checkpoint-last");
+  const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
+  EXPECT_EQ(task["group_by"], json::array({"cell_type"}));
+  const fs::path out = d / "interpret";
+  const json s = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store + " --abstracts " +
+                          file.string() + " -o " + out.string());
+  EXPECT_EQ(s["task"], "natural_language_interpretation");
+  EXPECT_EQ(s["mode"], "free");
+  EXPECT_EQ(s["groups"]["by"], json::array({"cell_type"}));
+  const int cells = s["cells"].get<int>(), groups = s["groups"]["count"].get<int>();
+  EXPECT_GE(groups * 5, cells);
+  EXPECT_EQ(s["scores"]["groups_scored"], groups);
+  // The four abstracts are learnt: most of their words come back.
+  EXPECT_GE(s["scores"]["rouge1_f"].get<double>(), 0.6) << s.dump();
+  const auto rows = csv_lines(out / "interpretations.csv");
+  ASSERT_EQ(rows.size(), std::size_t(groups) + 1);
+  EXPECT_EQ(rows[0], "group,key,cells,abstract,reference,rouge1_precision,rouge1_recall,rouge1_f");
+  EXPECT_EQ(csv_lines(out / "annotations.csv").size(), std::size_t(cells) + 1);
+  // Bad input: constrained mode, labels, --abstracts for a label model.
+  const std::string base = "-q annotate --model " + t.model + " --data " + t.store;
+  expect_clean_failure(run_c2s(base + " --mode constrained -o " + (d / "never1").string()), "--mode free", 2);
+  expect_clean_failure(run_c2s(base + " --label-column cell_type -o " + (d / "never2").string()), "--abstracts", 2);
+  expect_clean_failure(run_c2s("-q annotate --model " + trained().model + " --data " + t.store + " --abstracts " +
+                               file.string() + " -o " + (d / "never3").string()),
+                       "interpretation models", 2);
+  for (const char* n : {"never1", "never2", "never3"}) EXPECT_FALSE(fs::exists(d / n)) << n;
+}
+
 TEST(EmbedCells, StoreCellsGiveALabelTransferScoreAndAnH5adGetsObsm) {
   const TrainedOnSimulated& t = trained();
   const fs::path npy = dir() / "cells.npy";

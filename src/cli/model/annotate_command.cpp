@@ -1,9 +1,13 @@
 // `c2s annotate`: each cell's label predicted by a model trained for a label
 // task (its c2s_task.json says which), constrained (scoring every known
 // label) or free (generation matched to the nearest label); with the truth in
-// the store, the scores, per-class table and confusion matrix.
+// the store, the scores, per-class table and confusion matrix. A model
+// trained for natural_language_interpretation writes an abstract for each
+// group of cells instead, scored against reference abstracts when given.
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "cli/model/model_command_names.hpp"
@@ -17,11 +21,13 @@
 #include "core/progress.hpp"
 #include "evaluation/classification_metrics.hpp"
 #include "evaluation/csv_table.hpp"
+#include "evaluation/text_overlap.hpp"
 #include "io/anndata_writer.hpp"
 #include "io/line_reader.hpp"
 #include "tasks/cell_annotation.hpp"
 #include "tasks/cell_groups.hpp"
 #include "tasks/model_cells.hpp"
+#include "text/prompt_examples.hpp"
 
 namespace c2s {
 
@@ -46,7 +52,7 @@ std::vector<std::string> read_label_file(const std::string& path) {
 void add_annotate_command(CommandSet& set) {
   struct Args {
     ModelArgs model;
-    std::string data, split, label_column, labels_file, mode = "constrained", output;
+    std::string data, split, label_column, labels_file, abstracts_file, mode = "constrained", output;
     std::int64_t max_new_tokens = 32, max_cells = 0, cells_per_group = 5;
     std::vector<std::string> group_by;
     InputOptions input;
@@ -64,7 +70,10 @@ void add_annotate_command(CommandSet& set) {
       "every cell, and for an h5ad the folder also gets annotated.h5ad, a copy with obs c2s_<column> and\n"
       "c2s_<column>_confidence. A multi-cell model (tissue_prediction) is asked once per group of cells:\n"
       "the chosen cells with the same --group-by values (default: the truth column), in store order, cut into\n"
-      "even chunks of at most --cells-per-group; each cell gets its group's prediction.");
+      "even chunks of at most --cells-per-group; each cell gets its group's prediction. An interpretation model\n"
+      "(natural_language_interpretation) writes an abstract for each group (free mode, greedy; default grouping:\n"
+      "the columns it was trained with): interpretations.csv, scored by ROUGE-1 against the abstract column it\n"
+      "was trained on (when the data hold it) or --abstracts.");
   add_model_options(cmd, args->model);
   cmd->add_option("--data", args->data, "Cells to annotate: a sentence store, or an h5ad / 10x / CSV input")
       ->required();
@@ -77,7 +86,11 @@ void add_annotate_command(CommandSet& set) {
   cmd->add_option("--labels", args->labels_file, "Candidate labels, one per line (default: the model's label set)");
   cmd->add_option("--mode", args->mode, "constrained (score every label) or free (generate, then match)")
       ->capture_default_str();
-  cmd->add_option("--max-new-tokens", args->max_new_tokens, "Free mode: longest answer")->capture_default_str();
+  cmd->add_option("--max-new-tokens", args->max_new_tokens, "Free mode: longest answer (interpretation: default 256)")
+      ->capture_default_str();
+  cmd->add_option("--abstracts", args->abstracts_file,
+                  "Interpretation models: reference abstracts, a JSON object of group keys (the --group-by values "
+                  "joined by ' | ') to abstracts");
   cmd->add_option("--max-cells", args->max_cells, "Annotate only the first N cells chosen (0: all)");
   cmd->add_option("--group-by", args->group_by,
                   "Multi-cell models: obs columns whose values form the groups (default: the truth column)")
@@ -95,6 +108,19 @@ void add_annotate_command(CommandSet& set) {
     const std::optional<ModelTask> task = read_model_task(a.model.model);
     if (!task)
       throw Error(a.model.model, "no c2s_task.json with a task: annotate needs a model trained by `c2s train --data`");
+    // An interpretation model answers in text: free generation, no labels.
+    const bool interpretation = task->task == PromptTask::NaturalLanguageInterpretation;
+    if (interpretation && cmd->count("--mode") && a.mode != "free")
+      throw UsageError("an interpretation model writes text, there are no labels to score: use --mode free (its default)");
+    if (interpretation && (!a.labels_file.empty() || !a.label_column.empty()))
+      throw UsageError("--labels and --label-column are for label models; an interpretation model writes abstracts "
+                       "(give reference abstracts with --abstracts)");
+    if (!interpretation && !a.abstracts_file.empty())
+      throw UsageError("--abstracts is for interpretation models (natural_language_interpretation)");
+    const std::string mode = interpretation ? "free" : a.mode;
+    const std::int64_t max_new_tokens = interpretation && !cmd->count("--max-new-tokens") ? 256 : a.max_new_tokens;
+    const std::map<std::string, std::string> references =
+        a.abstracts_file.empty() ? std::map<std::string, std::string>{} : load_abstracts(a.abstracts_file);
     std::vector<std::string> labels = a.labels_file.empty() ? task->labels : read_label_file(a.labels_file);
     if (!task_spec(task->task).multi_cell && (cmd->count("--group-by") || cmd->count("--cells-per-group")))
       throw UsageError("--group-by and --cells-per-group are for multi-cell models; this one is " +
@@ -107,8 +133,10 @@ void add_annotate_command(CommandSet& set) {
     const std::string split = !a.split.empty() ? a.split : input.default_split();
     const std::vector<std::int64_t> cells = input.cells(split, a.max_cells);
     // The truth, when there is one.
-    const std::string truth_column = !a.label_column.empty() ? a.label_column : task->label_column;
-    const Column* truth = store.obs().find(truth_column);
+    const std::string truth_column = !a.label_column.empty() ? a.label_column
+                                     : interpretation      ? task->abstract_column
+                                                           : task->label_column;
+    const Column* truth = truth_column.empty() ? nullptr : store.obs().find(truth_column);
     if (!a.label_column.empty() && !truth)
       throw UsageError("--label-column: the data have no obs column '" + a.label_column + "'");
 
@@ -116,7 +144,15 @@ void add_annotate_command(CommandSet& set) {
     // (formed before any model work).
     const bool multi_cell = task_spec(task->task).multi_cell;
     std::vector<std::vector<std::size_t>> groups;
-    std::vector<std::string> group_columns = a.group_by;
+    std::vector<std::string> group_columns = a.group_by, group_keys;
+    if (interpretation && group_columns.empty()) {
+      // As training grouped them: its columns, and the abstract column when the data hold it.
+      group_columns = task->group_by;
+      if (truth) group_columns.push_back(truth_column);
+      if (group_columns.empty())
+        throw UsageError("an interpretation model asks about groups of cells: name the obs columns that form them "
+                         "with --group-by");
+    }
     if (multi_cell) {
       if (group_columns.empty()) {
         if (!truth)
@@ -129,7 +165,6 @@ void add_annotate_command(CommandSet& set) {
         by.push_back(store.obs().find(c));
         if (!by.back()) throw UsageError("--group-by: the data have no obs column '" + c + "'");
       }
-      std::vector<std::string> group_keys;
       for (std::int64_t c : cells) {
         std::string key;
         for (std::size_t k = 0; k < by.size(); ++k) key += (k ? " | " : "") + by[k]->text(std::size_t(c));
@@ -143,9 +178,9 @@ void add_annotate_command(CommandSet& set) {
     ModelSession session = open_model_session(a.model, g);
     if (!session.tokenizer) throw Error(a.model.model, "the model folder has no tokenizer");
     AnnotationOptions options;
-    options.mode = a.mode == "free" ? AnnotationMode::Free : AnnotationMode::Constrained;
+    options.mode = mode == "free" ? AnnotationMode::Free : AnnotationMode::Constrained;
     options.batch_size = a.model.batch_size;
-    options.max_new_tokens = a.max_new_tokens;
+    options.max_new_tokens = max_new_tokens;
     CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
 
     const std::vector<std::string> texts = input.sentences(cells);
@@ -163,6 +198,68 @@ void add_annotate_command(CommandSet& set) {
     std::vector<std::size_t> group_of(cells.size());
     for (std::size_t k = 0; k < groups.size(); ++k)
       for (std::size_t i : groups[k]) annotations[i] = group_annotations[k], group_of[i] = k;
+    const auto& st = annotator.stats();
+
+    if (interpretation) {
+      // One abstract a group (interpretations.csv), scored by ROUGE-1 against
+      // its reference (--abstracts by group key, else the abstract column);
+      // annotations.csv maps each cell to its group.
+      CsvTable groups_table({"group", "key", "cells", "abstract", "reference", "rouge1_precision", "rouge1_recall",
+                             "rouge1_f"});
+      double f_sum = 0, p_sum = 0, r_sum = 0;
+      std::int64_t scored = 0;
+      for (std::size_t k = 0; k < groups.size(); ++k) {
+        const std::string& key = group_keys[groups[k].front()];
+        std::optional<std::string> reference;
+        if (!references.empty()) {
+          if (auto it = references.find(key); it != references.end()) reference = it->second;
+        } else if (truth) {
+          reference = truth->text(std::size_t(cells[groups[k].front()]));
+        }
+        std::vector<std::string> row = {std::to_string(k), key, std::to_string(groups[k].size()),
+                                        group_annotations[k].text, reference.value_or("")};
+        if (reference) {
+          const WordOverlap o = rouge1(group_annotations[k].text, *reference);
+          row.insert(row.end(), {csv_number(o.precision), csv_number(o.recall), csv_number(o.f1)});
+          p_sum += o.precision, r_sum += o.recall, f_sum += o.f1;
+          ++scored;
+        } else {
+          row.insert(row.end(), {"", "", ""});
+        }
+        groups_table.add_row(std::move(row));
+      }
+      groups_table.write(out.temp_path() / "interpretations.csv");
+      CsvTable cell_table({"cell", "group"});
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        cell_table.add_row({store.cell_names()[std::size_t(cells[i])], std::to_string(group_of[i])});
+      cell_table.write(out.temp_path() / "annotations.csv");
+      nlohmann::ordered_json summary = {
+          {"model", a.model.model},
+          {"data", a.data},
+          {"split", split},
+          {"task", task_name(task->task)},
+          {"mode", mode},
+          {"cells", cells.size()},
+          {"groups", {{"count", groups.size()}, {"by", group_columns}, {"cells_per_group", a.cells_per_group}}},
+          {"max_new_tokens", max_new_tokens},
+          {"seconds", st.seconds},
+          {"prompt_tokens", st.prompt_tokens},
+          {"output", a.output},
+      };
+      if (scored > 0) {
+        summary["references"] = references.empty() ? "column " + truth_column : a.abstracts_file;
+        summary["scores"] = {{"groups_scored", scored},
+                             {"rouge1_precision", p_sum / double(scored)},
+                             {"rouge1_recall", r_sum / double(scored)},
+                             {"rouge1_f", f_sum / double(scored)}};
+      }
+      summary["input"] = input.describe();
+      summary["peak_rss_bytes"] = peak_resident_bytes();
+      write_json_file(out.temp_path() / "summary.json", summary);
+      out.commit();
+      emit_summary(g, summary);
+      return;
+    }
 
     std::vector<std::string> header = {"cell", "prediction", "confidence", "text"};
     if (multi_cell) header.push_back("group");
@@ -182,13 +279,12 @@ void add_annotate_command(CommandSet& set) {
       table.add_row(std::move(row));
     }
     table.write(out.temp_path() / "annotations.csv");
-    const auto& st = annotator.stats();
     nlohmann::ordered_json summary = {
         {"model", a.model.model},
         {"data", a.data},
         {"split", split},
         {"task", task_name(task->task)},
-        {"mode", a.mode},
+        {"mode", mode},
         {"cells", cells.size()},
         {"labels", annotator.labels()},
         {"seconds", st.seconds},
@@ -208,7 +304,7 @@ void add_annotate_command(CommandSet& set) {
       write_per_class_csv(report, out.temp_path() / "per_class.csv");
       write_confusion_csv(report, out.temp_path() / "confusion_matrix.csv");
       write_confusion_png(report, out.temp_path() / "confusion_matrix.png",
-                          "c2s annotate (" + a.mode + "), " + truth_column);
+                          "c2s annotate (" + mode + "), " + truth_column);
       summary["truth_column"] = truth_column;
       summary["scores"] = classification_json(report);
     }

@@ -34,6 +34,7 @@
 #include "model/model_config.hpp"
 #include "tasks/cell_annotation.hpp"
 #include "text/gene_tokenizer.hpp"
+#include "text/prompt_examples.hpp"
 #include "text/model_task.hpp"
 #include "train/trainer.hpp"
 #include "train/training_checkpoint.hpp"
@@ -142,6 +143,8 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   task.templates = formatter.templates();
   task.seed = a.example.seed;
   task.genes = store.genes();
+  task.group_by = plan.options.group_by;
+  task.abstract_column = plan.options.abstract_column;
   if (task.task == PromptTask::PerturbationPrediction) {
     // The labels are the perturbations (the condition column's values).
     task.label_column = plan.options.condition_column;
@@ -347,8 +350,11 @@ void add_train_command(CommandSet& set) {
       if (rank == 0) {
         std::vector<std::string> templates;
         if (!a.example.prompts.empty()) templates.push_back(a.example.prompts);
-        write_gene_tokenizer(gene_tokenizer_inputs(SentenceStore(a.data), {}, {a.example.organism}, templates),
-                             tokenizer_dir);
+        GeneTokenizerInputs inputs = gene_tokenizer_inputs(SentenceStore(a.data), {}, {a.example.organism}, templates);
+        // Abstracts from a file are response text too (an abstract column's are label values already).
+        if (!a.example.abstracts.empty())
+          for (const auto& [group, abstract] : load_abstracts(a.example.abstracts)) inputs.labels.push_back(abstract);
+        write_gene_tokenizer(inputs, tokenizer_dir);
       }
     }
 
