@@ -199,6 +199,14 @@ void add_annotate_command(CommandSet& set) {
     for (std::size_t k = 0; k < groups.size(); ++k)
       for (std::size_t i : groups[k]) annotations[i] = group_annotations[k], group_of[i] = k;
     const auto& st = annotator.stats();
+    nlohmann::ordered_json summary = {
+        {"model", a.model.model},
+        {"data", a.data},
+        {"split", split},
+        {"task", task_name(task->task)},
+        {"mode", mode},
+        {"cells", cells.size()},
+    };
 
     if (interpretation) {
       // One abstract a group (interpretations.csv), scored by ROUGE-1 against
@@ -233,19 +241,11 @@ void add_annotate_command(CommandSet& set) {
       for (std::size_t i = 0; i < cells.size(); ++i)
         cell_table.add_row({store.cell_names()[std::size_t(cells[i])], std::to_string(group_of[i])});
       cell_table.write(out.temp_path() / "annotations.csv");
-      nlohmann::ordered_json summary = {
-          {"model", a.model.model},
-          {"data", a.data},
-          {"split", split},
-          {"task", task_name(task->task)},
-          {"mode", mode},
-          {"cells", cells.size()},
-          {"groups", {{"count", groups.size()}, {"by", group_columns}, {"cells_per_group", a.cells_per_group}}},
-          {"max_new_tokens", max_new_tokens},
-          {"seconds", st.seconds},
-          {"prompt_tokens", st.prompt_tokens},
-          {"output", a.output},
-      };
+      summary["groups"] = {{"count", groups.size()}, {"by", group_columns}, {"cells_per_group", a.cells_per_group}};
+      summary["max_new_tokens"] = max_new_tokens;
+      summary["seconds"] = st.seconds;
+      summary["prompt_tokens"] = st.prompt_tokens;
+      summary["output"] = a.output;
       if (scored > 0) {
         summary["references"] = references.empty() ? "column " + truth_column : a.abstracts_file;
         summary["scores"] = {{"groups_scored", scored},
@@ -279,19 +279,11 @@ void add_annotate_command(CommandSet& set) {
       table.add_row(std::move(row));
     }
     table.write(out.temp_path() / "annotations.csv");
-    nlohmann::ordered_json summary = {
-        {"model", a.model.model},
-        {"data", a.data},
-        {"split", split},
-        {"task", task_name(task->task)},
-        {"mode", mode},
-        {"cells", cells.size()},
-        {"labels", annotator.labels()},
-        {"seconds", st.seconds},
-        {"cells_per_second", st.seconds > 0 ? double(st.cells) / st.seconds : 0.0},
-        {"prompt_tokens", st.prompt_tokens},
-        {"output", a.output},
-    };
+    summary["labels"] = annotator.labels();
+    summary["seconds"] = st.seconds;
+    summary["cells_per_second"] = st.seconds > 0 ? double(st.cells) / st.seconds : 0.0;
+    summary["prompt_tokens"] = st.prompt_tokens;
+    summary["output"] = a.output;
     if (options.mode == AnnotationMode::Free) summary["exact_matches"] = st.exact_matches;
     if (multi_cell) summary["groups"] = {{"count", groups.size()}, {"by", group_columns}, {"cells_per_group", a.cells_per_group}};
     if (truth) {
