@@ -56,10 +56,9 @@ class CellAnnotator {
   CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task, std::vector<std::string> labels,
                 AnnotationOptions options);
 
-  const std::vector<std::string>& labels() const { return labels_; }
-  // Whether the answers are text (interpretation): then only
+  // Empty for an interpretation model, whose answers are text: then only
   // CellAnnotation::text holds the answer (label 0, confidence NaN).
-  bool text_answers() const { return text_answers_; }
+  const std::vector<std::string>& labels() const { return labels_; }
 
   // One annotation per cell: `sentences[i]` (its top-k genes, most expressed
   // first) with template key `keys[i]` (the cell's index in its store, as

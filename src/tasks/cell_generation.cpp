@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <map>
-#include <memory>
 
 #include "core/error.hpp"
 #include "data/reconstruction.hpp"
@@ -14,13 +13,9 @@ namespace c2s {
 
 namespace {
 
-// The prompt placeholder holding what cells are asked for, and the response
-// placeholder holding the cells, of a generation task.
+// The prompt placeholder holding what cells are asked for (cell_type, tissue).
 std::string condition_placeholder(const ModelTask& task) {
   return std::string(task_spec(task.task).input_required.front());
-}
-std::string cells_placeholder(const ModelTask& task) {
-  return std::string(task_spec(task.task).response_required.front());
 }
 
 }  // namespace
@@ -68,19 +63,22 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
 
   // The sentences sit in the response as the templates put them; the other
   // response placeholders (none in the built-in sets) take the prompt's
-  // values. One constraint per number of cells a prompt asks for.
+  // values. A multi-cell frame holds the largest group; each prompt's limits
+  // say how many of its cells it writes (one entry per group size).
   values.erase(condition);
   values.erase("num_cells");
-  const GeneSentenceFrame frame = gene_sentence_frame(task_.templates, cells_placeholder(task_), values);
-  std::map<std::int64_t, std::unique_ptr<GeneSentenceConstraint>> constraints;
+  const GeneSentenceFrame frame = gene_sentence_frame(task_.templates, task_.answer_placeholder(), values);
+  std::map<std::int64_t, std::size_t> limits_of_size;  // cells -> index into limits
+  std::vector<GeneLimits> limits;
   for (const auto& r : requests)
-    if (!constraints.count(r.cells))
-      constraints[r.cells] = std::make_unique<GeneSentenceConstraint>(
-          tokenizer_, vocabulary_, multi_cell_ ? multi_cell_frame(frame, std::size_t(r.cells)) : frame, end_ids_);
-  const GeneLimits limits{.max_genes = options_.genes, .forbidden = not_in_model_};
+    if (limits_of_size.emplace(r.cells, limits.size()).second)
+      limits.push_back({.max_genes = options_.genes, .forbidden = not_in_model_, .sentences = std::size_t(r.cells)});
+  const std::int64_t most_cells = limits_of_size.empty() ? 1 : limits_of_size.rbegin()->first;
+  const GeneSentenceConstraint constraint(tokenizer_, vocabulary_,
+                                          multi_cell_ ? multi_cell_frame(frame, std::size_t(most_cells)) : frame,
+                                          end_ids_);
   GenerationOptions g;
-  g.max_new_tokens = 0;
-  for (const auto& [cells, c] : constraints) g.max_new_tokens = std::max(g.max_new_tokens, c->token_budget(options_.genes));
+  g.max_new_tokens = constraint.token_budget(options_.genes);
   const std::int64_t positions = model_.config().max_positions;
   if (positions > 0 && std::int64_t(longest) + g.max_new_tokens - 1 > positions)
     g.max_new_tokens = std::max<std::int64_t>(1, positions - std::int64_t(longest) + 1);
@@ -88,19 +86,17 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
   g.batch_size = options_.batch_size;
   g.sampling = options_.sampling;
   stats_.token_budget = g.max_new_tokens;
-  const GeneSentenceConstraint& first = *constraints.begin()->second;
-  stats_.genes_left_out = options_.decoding == SentenceDecoding::Constrained ? first.genes_left_out() : 0;
+  stats_.genes_left_out = options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() : 0;
 
   Generator generator(model_);
   std::vector<Generation> generations;
   if (options_.decoding == SentenceDecoding::Constrained) {
-    std::map<std::int64_t, AllowedTokens> masks;
-    for (const auto& [cells, c] : constraints) masks[cells] = c->allowed_tokens({limits});
-    generations = generator.generate(prompts, g,
-                                     [&](std::size_t prompt, std::span<const std::int64_t> generated,
-                                         std::span<std::uint8_t> allowed) {
-                                       masks.at(requests[prompt].cells)(prompt, generated, allowed);
-                                     });
+    // The mask picks a prompt's limits by the index it is called with.
+    const AllowedTokens mask = constraint.allowed_tokens(limits);
+    generations = generator.generate(
+        prompts, g, [&](std::size_t prompt, std::span<const std::int64_t> generated, std::span<std::uint8_t> allowed) {
+          mask(limits_of_size.at(requests[prompt].cells), generated, allowed);
+        });
   } else {
     generations = generator.generate(prompts, g);
   }
@@ -115,7 +111,7 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
         multi_cell_ ? split_multi_cell_sentences(text) : std::vector<std::string>{text};
     std::vector<GeneratedCell> cells;
     if (options_.decoding == SentenceDecoding::Constrained) {
-      const DecodedGenes decoded = constraints.at(requests[i].cells)->decode(tokens, limits);
+      const DecodedGenes decoded = constraint.decode(tokens, limits[limits_of_size.at(requests[i].cells)]);
       if (decoded.invalid_at >= 0)
         throw Error("generate-cells", "prompt " + std::to_string(i) + ": token " + std::to_string(decoded.invalid_at) +
                                           " breaks the gene constraint (a bug)");

@@ -249,6 +249,9 @@ void GeneSentenceConstraint::block(std::uint32_t gene, Blocked& blocked) const {
 }
 
 GeneSentenceConstraint::Blocked GeneSentenceConstraint::forbidden_of(const GeneLimits& limits) const {
+  if (limits.sentences > sentences())
+    throw Error("gene sentence constraint", std::to_string(limits.sentences) + " sentences asked of a frame of " +
+                                                std::to_string(sentences()));
   Blocked b;
   for (auto g : limits.forbidden) block(g, b);
   return b;
@@ -295,7 +298,7 @@ bool GeneSentenceConstraint::step(std::int64_t token, const GeneLimits& limits, 
           return true;
         }
       }
-      if (s.sentence() + 1 < sentences()) {  // only the text before the next sentence
+      if (s.sentence() + 1 < sentences_of(limits)) {  // only the text before the next sentence
         const auto& separator = separators_[s.sentence()];
         if (token != separator.front()) return false;
         s.phase = Phase::Separator;
@@ -399,7 +402,7 @@ void GeneSentenceConstraint::allow(const State& s, const GeneLimits& limits, con
       block(std::uint32_t(gene), ending);
       allow_children(kInner, {&forbidden, &s.written, &ending}, allowed);
     }
-    if (s.sentence() + 1 < sentences()) {
+    if (s.sentence() + 1 < sentences_of(limits)) {
       // The next sentence follows (a gene whose last token would merge with
       // its text is still written with its own tokens: rare, and read back
       // the same).

@@ -68,6 +68,10 @@ GeneSentenceFrame multi_cell_frame(const GeneSentenceFrame& response, std::size_
 struct GeneLimits {
   std::int64_t max_genes = 0;            // at most this many genes a sentence (0: no limit but the vocabulary)
   std::vector<std::uint32_t> forbidden;  // vocabulary indices never written
+  // The first this many sentences of the frame are written, the last
+  // closed by the end text (0: all of them; more than the frame has is an
+  // Error): one constraint serves groups of any size up to the frame's.
+  std::size_t sentences = 0;
 };
 
 // The genes of generated tokens.
@@ -102,7 +106,7 @@ class GeneSentenceConstraint {
   // limit, a bound on the new tokens a sentence needs.
   std::int64_t max_gene_tokens() const { return max_gene_tokens_; }
   std::int64_t max_end_tokens() const { return max_end_tokens_; }
-  // The new tokens the frame's sentences need at most, `max_genes` each.
+  // The new tokens all of the frame's sentences need at most, `max_genes` each.
   std::int64_t token_budget(std::int64_t max_genes) const;
 
   // The generator's mask: prompt i is held to limits[i], or to limits[0]
@@ -137,7 +141,10 @@ class GeneSentenceConstraint {
   std::int32_t child(std::int32_t node, std::int64_t token) const;
   bool is_end_id(std::int64_t token) const;
   void block(std::uint32_t gene, Blocked& blocked) const;
-  Blocked forbidden_of(const GeneLimits& limits) const;
+  Blocked forbidden_of(const GeneLimits& limits) const;  // (checks limits.sentences too)
+  std::size_t sentences_of(const GeneLimits& limits) const {
+    return limits.sentences == 0 ? sentences() : limits.sentences;
+  }
   // Whether some gene below `node` may still be written.
   bool usable(std::int32_t node, const Blocked& forbidden, const Blocked& written) const;
   static void next_sentence(State& state);

@@ -49,7 +49,8 @@ struct ModelTask {
   // {num_genes} = the most genes shown for a cell, {organism}), as training
   // formats them; for a single-cell task, cell_values of its one sentence.
   PromptValues group_values(std::span<const std::string> sentences) const;
-  // The response placeholder that holds the answer (cell_type, tissue, label).
+  // The response placeholder that holds the answer (cell_type, tissue, label;
+  // a generation task's cell_sentence or multi_cell_sentences).
   std::string answer_placeholder() const;
 };
 

@@ -338,7 +338,22 @@ void check_multi_cell_walks(const Tokenizer& tok, std::size_t cells, std::uint64
 
 TEST(GeneSentenceConstraint, SeveralCellsGeneTokenizer) {
   ScratchDir dir;
-  check_multi_cell_walks(*gene_tokenizer(dir), 3, 30);
+  const auto tok = gene_tokenizer(dir);
+  check_multi_cell_walks(*tok, 3, 30);
+  // A prompt's limits may ask for fewer cells than the frame holds: then its
+  // last cell is closed by the end text; more is an Error.
+  const GeneSentenceConstraint c(*tok, kGenes, multi_cell_frame({.before = {""}, .after = {""}}, 4), {eos_of(*tok)});
+  for (std::size_t cells : {1u, 2u, 4u})
+    for (std::uint64_t seed = 0; seed < 5; ++seed) {
+      const GeneLimits limits{.max_genes = 3, .sentences = cells};
+      const Ids walk = random_walk(c, *tok, limits, seed, 400);
+      ASSERT_EQ(walk.back(), eos_of(*tok));
+      const DecodedGenes d = c.decode(walk, limits);
+      EXPECT_EQ(d.invalid_at, -1);
+      EXPECT_TRUE(d.closed);
+      EXPECT_EQ(d.sentences(), cells);
+    }
+  expect_error([&] { c.decode({}, GeneLimits{.sentences = 5}); }, "5 sentences asked of a frame of 4");
 }
 
 TEST(GeneSentenceConstraint, SeveralCellsBpe) { check_multi_cell_walks(*neox_tokenizer(), 4, 30); }
