@@ -10,7 +10,9 @@ count), loss on the response, AdamW, constant learning rate, clipping at 1.0, --
 --batch-size examples. The peer's micro-batches hold examples of equal length where it can
 (sorted by length: at most as much padding as c2s's bucketing), so it never does more work.
 Reported: input (non-pad) tokens per second of each, and their ratio, in the same run;
-peak RSS of each; --repeats runs of each, alternating, medians.
+peak RSS of each; --repeats runs of each, alternating, medians. The machine's speed drifts over
+minutes, so beside the ratio of the medians comes the median of the paired ratios (each c2s run
+against the peer run that follows it, seconds apart), the steadier of the two.
 
 Run from the repository root after building:
     bench/train_vs_peer.py --json /tmp/c2s-train-bench/results.json
@@ -118,7 +120,11 @@ def main():
             if kernels:
                 env["OPENBLAS_CORETYPE"] = kernels
             peer_runs.append(json.loads(run(peer, env=env)))
+        c2s_rates = [x["input_tokens_per_s"] for x in c2s_runs]
+        peer_rates = [x["input_tokens_per_s"] for x in peer_runs]
         r = dict(dtype=dtype,
+                 c2s_runs_tokens_per_s=c2s_rates, peer_runs_tokens_per_s=peer_rates,
+                 paired_ratio=median([a / b for a, b in zip(c2s_rates, peer_rates)]),
                  c2s_tokens_per_s=median([x["input_tokens_per_s"] for x in c2s_runs]),
                  peer_tokens_per_s=median([x["input_tokens_per_s"] for x in peer_runs]),
                  c2s_range=[min(x["input_tokens_per_s"] for x in c2s_runs), max(x["input_tokens_per_s"] for x in c2s_runs)],
@@ -130,7 +136,7 @@ def main():
                  parameters=c2s_runs[0]["trained_parameters"])
         results["runs"].append(r)
         print(f"{args.size} {dtype}: c2s {r['c2s_tokens_per_s']:.0f} tok/s, peer {r['peer_tokens_per_s']:.0f} tok/s "
-              f"({r['c2s_tokens_per_s'] / r['peer_tokens_per_s']:.2f}x); peak RSS c2s {r['c2s_peak_rss'] / GIB:.2f} GiB, "
+              f"({r['c2s_tokens_per_s'] / r['peer_tokens_per_s']:.2f}x; paired {r['paired_ratio']:.2f}x); peak RSS c2s {r['c2s_peak_rss'] / GIB:.2f} GiB, "
               f"peer {r['peer_peak_rss'] / GIB:.2f} GiB; loss after {args.steps} steps c2s {r['c2s_final_loss']:.3f}, "
               f"peer {r['peer_final_loss']:.3f}", flush=True)
         if args.json:

@@ -86,7 +86,7 @@ double Trainer::forward_loss(const LmBatch& batch, double divisor) const {
   double sum = 0;
   {
     CpuAutocast autocast(options_.bf16_autocast);
-    auto loss = lm_loss_sum(model_.logits(model_.forward(batch.input, nullptr)), batch.labels);
+    auto loss = lm_loss_sum(model_, model_.forward(batch.input, nullptr), batch.labels);
     sum = loss.sum.item<double>();
     scaled = loss.sum / divisor;
   }
@@ -161,7 +161,7 @@ double Trainer::evaluate(const TrainingExamples& examples, std::int64_t max_exam
     std::vector<std::size_t> micro(chosen.begin() + std::ptrdiff_t(i), chosen.begin() + std::ptrdiff_t(std::min(chosen.size(), i + B)));
     const auto batch = collate(examples, micro, options_.pad_id, options_.loss_on, model_.options().device);
     CpuAutocast autocast(options_.bf16_autocast);
-    sum += lm_loss_sum(model_.logits(model_.forward(batch.input, nullptr)), batch.labels).sum.item<double>();
+    sum += lm_loss_sum(model_, model_.forward(batch.input, nullptr), batch.labels).sum.item<double>();
     tokens += double(batch.tokens);
   }
   sum = parallel_.sum(sum);

@@ -59,7 +59,7 @@ std::vector<at::Tensor> gradients(const std::string& name, Mode mode, bool check
     const bool bf16 = mode == Mode::FullBf16;
     at::autocast::set_cpu_enabled(bf16);
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    loss = lm_loss_sum(model->logits(model->forward(b.input, nullptr)), b.labels).sum;
+    loss = lm_loss_sum(*model, model->forward(b.input, nullptr), b.labels).sum;
     at::autocast::set_cpu_enabled(false);
     at::autocast::clear_cache();
   }

@@ -25,7 +25,7 @@ class GoldenTraining : public ::testing::TestWithParam<std::string> {
 at::Tensor sequence_loss(const CausalLM& model, const std::vector<std::int64_t>& ids) {
   const auto T = std::int64_t(ids.size());
   ForwardInput in{ids_tensor(ids), at::arange(T, at::kLong).view({1, T}), at::ones({1, T}, at::kBool)};
-  auto loss = lm_loss_sum(model.logits(model.forward(in, nullptr)), ids_tensor(ids));
+  auto loss = lm_loss_sum(model, model.forward(in, nullptr), ids_tensor(ids));
   EXPECT_EQ(loss.tokens, T - 1);
   return loss.sum / double(loss.tokens);
 }

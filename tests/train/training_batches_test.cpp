@@ -99,7 +99,7 @@ TEST(LmBatch, PaddedBatchLossEqualsTheUnpaddedExamplesLosses) {
     const auto batch = collate(ex, members, 1, on, c10::Device(c10::kCPU));
     EXPECT_EQ(batch.padded_tokens, 4 * ex.length(2));
     EXPECT_EQ(batch.real_tokens, ex.total_tokens());
-    const auto got = lm_loss_sum(model->logits(model->forward(batch.input, nullptr)), batch.labels);
+    const auto got = lm_loss_sum(*model, model->forward(batch.input, nullptr), batch.labels);
     EXPECT_EQ(got.tokens, batch.tokens);
     double want = 0;
     std::int64_t want_tokens = 0;
