@@ -20,6 +20,7 @@ struct ContinuationScore {
 struct ScoringStats {
   std::int64_t prompts = 0;
   std::int64_t prompt_tokens = 0;        // each prompt run once
+  std::int64_t prompt_slots = 0;         // positions run for the prompts, left padding included
   std::int64_t continuations = 0;
   std::int64_t continuation_tokens = 0;  // scored tokens
   std::int64_t padded_tokens = 0;        // positions run in the continuation batches, padding included

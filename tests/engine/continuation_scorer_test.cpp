@@ -87,6 +87,26 @@ TEST_P(ScorerOnGoldenModel, ScoresEqualTheFullSequenceRunWithoutACacheForAnyBatc
   EXPECT_EQ(s.continuations, 3 * 8);
 }
 
+TEST_P(ScorerOnGoldenModel, BatchesHoldPromptsOfSimilarLength) {
+  c10::NoGradGuard no_grad;
+  // Prompts of 40, 5 and 17 tokens, two to a batch: in the given order the
+  // 40 would share a batch with the 5 (2 x 40 + 17 = 97 positions run); by
+  // length it goes with the 17 (2 x 40 + 5 = 85).
+  const std::vector<std::vector<std::int64_t>> prompts = {prompts_[2], prompts_[0], prompts_[1]};
+  ASSERT_EQ(prompts[0].size(), 40u);
+  ASSERT_EQ(prompts[1].size(), 5u);
+  ASSERT_EQ(prompts[2].size(), 17u);
+  const std::vector<std::vector<std::vector<std::int64_t>>> cands = {candidates(2), candidates(0), candidates(1)};
+  ContinuationScorer scorer(*model_);
+  const auto got = scorer.score(prompts, cands, 2);
+  EXPECT_EQ(scorer.stats().prompt_slots, 2 * 40 + 5);
+  EXPECT_EQ(scorer.stats().prompt_tokens, 40 + 5 + 17);
+  const auto alone = scorer.score({prompts[1]}, {cands[1]}, 1);
+  ASSERT_EQ(got[1].size(), alone[0].size());
+  for (std::size_t c = 0; c < alone[0].size(); ++c)
+    EXPECT_NEAR(got[1][c].log_likelihood, alone[0][c].log_likelihood, 1e-5) << "candidate " << c;
+}
+
 TEST_P(ScorerOnGoldenModel, TheModelsOwnContinuationIsTheBestCandidate) {
   c10::NoGradGuard no_grad;
   for (std::size_t p = 0; p < prompts_.size(); ++p) {

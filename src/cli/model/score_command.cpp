@@ -206,6 +206,7 @@ void add_score_command(CommandSet& set) {
     out.finish(g, {{"prompts", st.prompts},
                    {"candidates", st.continuations},
                    {"prompt_tokens", st.prompt_tokens},
+                   {"padded_prompt_tokens", st.prompt_slots},
                    {"candidate_tokens", st.continuation_tokens},
                    {"padded_candidate_tokens", st.padded_tokens},
                    {"dtype", dtype_name(model.options().dtype)},
