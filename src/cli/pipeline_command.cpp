@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 struct ModelSteps {
   bool enabled = true;
   std::string size = "tiny";
-  std::int64_t top_k = 50, batch_size = 16, train_steps = 600, eval_every = 100, cells_per_type = 25;
+  std::int64_t top_k = 50, batch_size = 16, train_steps = 2000, eval_every = 100, cells_per_type = 25;
   double lr = 3e-3, train_minutes = 4;
 };
 

@@ -1,5 +1,6 @@
 #include "data/sentence_store.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <type_traits>
@@ -290,6 +291,25 @@ void SentenceStore::read_cells(const std::vector<std::int64_t>& cells, CellBlock
     out.run_offsets.push_back(std::int64_t(out.run_values.size()));
     out.names.push_back(one.names[0]);
   }
+}
+
+std::vector<std::uint8_t> genes_in_sentences(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                                             std::int64_t top_k) {
+  std::vector<std::uint8_t> seen(std::size_t(store.n_genes()), 0);
+  CellBlock block;
+  // Runs of consecutive cells are read together, at most 4,096 at a time.
+  for (std::size_t i = 0; i < cells.size();) {
+    std::size_t j = i + 1;
+    while (j < cells.size() && j - i < 4096 && cells[j] == cells[j - 1] + 1) ++j;
+    store.read(cells[i], cells[j - 1] + 1, block);
+    for (std::size_t c = 0; c < block.size(); ++c) {
+      std::int64_t end = block.offsets[c + 1];
+      if (top_k > 0) end = std::min(end, block.offsets[c] + top_k);
+      for (std::int64_t g = block.offsets[c]; g < end; ++g) seen[block.genes[std::size_t(g)]] = 1;
+    }
+    i = j;
+  }
+  return seen;
 }
 
 std::string SentenceStore::sentence(std::int64_t cell, std::int64_t top_k) const {

@@ -120,6 +120,12 @@ std::string sentence_text(std::span<const std::uint32_t> genes, const std::vecto
 void set_store_obs_column(const std::string& path, const Column& column);
 void set_store_inverse_model(const std::string& path, const InverseModel& model);
 
+// One flag per store gene: whether some of `cells` lists it among its first
+// `top_k` genes (0: among all its genes), i.e. whether a model trained on
+// those cells' sentences has seen it.
+std::vector<std::uint8_t> genes_in_sentences(const SentenceStore& store, const std::vector<std::int64_t>& cells,
+                                             std::int64_t top_k);
+
 // The fit points (rank, value) of the given cells of a store.
 RankRuns store_rank_runs(const SentenceStore& store, const std::vector<std::int64_t>& cells);
 

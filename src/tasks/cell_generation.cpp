@@ -74,7 +74,7 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
     if (limits_of_size.emplace(r.cells, limits.size()).second)
       limits.push_back({.max_genes = options_.genes, .forbidden = not_in_model_, .sentences = std::size_t(r.cells)});
   const std::int64_t most_cells = limits_of_size.empty() ? 1 : limits_of_size.rbegin()->first;
-  const GeneSentenceConstraint constraint(tokenizer_, vocabulary_,
+  const GeneSentenceConstraint constraint(tokenizer_, constraint_genes(vocabulary_, not_in_model_),
                                           multi_cell_ ? multi_cell_frame(frame, std::size_t(most_cells)) : frame,
                                           end_ids_);
   GenerationOptions g;
@@ -86,7 +86,8 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
   g.batch_size = options_.batch_size;
   g.sampling = options_.sampling;
   stats_.token_budget = g.max_new_tokens;
-  stats_.genes_left_out = options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() : 0;
+  stats_.genes_left_out =
+      options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() - not_in_model_.size() : 0;
 
   Generator generator(model_);
   std::vector<Generation> generations;

@@ -91,6 +91,12 @@ std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known,
   return out;
 }
 
+std::vector<std::string> constraint_genes(std::vector<std::string> vocabulary,
+                                          const std::vector<std::uint32_t>& not_in_model) {
+  for (std::uint32_t g : not_in_model) vocabulary.at(g).clear();
+  return vocabulary;
+}
+
 GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::vector<std::string> genes,
                                                const GeneSentenceFrame& frame, std::vector<std::int64_t> end_ids)
     : genes_(std::move(genes)), end_ids_(std::move(end_ids)), nodes_(kRoots), gene_ends_(genes_.size()) {

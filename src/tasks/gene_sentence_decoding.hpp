@@ -39,6 +39,14 @@ std::vector<std::int64_t> sentence_end_ids(const Tokenizer& tokenizer, const std
 std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known, std::size_t vocabulary,
                                          const std::string& task);
 
+// The names a GeneSentenceConstraint is built over: `vocabulary` with the
+// genes of `not_in_model` blanked, so that no token paths are built for
+// genes that are never to be written (the constraint counts them among its
+// genes_left_out(); subtract not_in_model.size() for the genes the
+// tokenizer could not write).
+std::vector<std::string> constraint_genes(std::vector<std::string> vocabulary,
+                                          const std::vector<std::uint32_t>& not_in_model);
+
 // Where a cell sentence sits in a response: the text before its first gene
 // and after its last gene (alternatives: one per response template), the
 // genes separated by single spaces. A response may hold several sentences
@@ -92,7 +100,8 @@ class GeneSentenceConstraint {
   // `genes`: the vocabulary (gene names as they are written in sentences);
   // `end_ids`: the tokens that end generation (EOS), allowed only after the
   // frame's last sentence. A gene the tokenizer cannot write (unknown
-  // token) or whose tokens are another gene's is left out and counted. An
+  // token), a blank name, or a gene whose tokens are another gene's is left
+  // out and counted. An
   // Error when no gene can be written, or when the tokenizer joins a word
   // with the next one across a space or the text between sentences (then a
   // gene's tokens would depend on its neighbour).

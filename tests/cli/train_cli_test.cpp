@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "cli_runner.hpp"
 
@@ -104,8 +106,31 @@ TEST(TrainCli, FromScratchOnASplitStoreLearnsAndWritesAModelFolderThatLoads) {
   EXPECT_EQ(task["task"], "cell_type_prediction");
   EXPECT_EQ(task["label_column"], "cell_type");
   EXPECT_EQ(task["labels"].size(), 4u);
-  EXPECT_GT(task["genes"].size(), 100u);  // the store's genes (convert drops the rarest)
   EXPECT_EQ(task["top_k"], 30);
+  // The model's genes are exactly those of the training and validation
+  // cells' top-30 sentences (not the test cells', not the whole store's).
+  std::set<std::string> shown, all, tokens;
+  for (const char* split : {"train", "validation", ""}) {
+    const std::string file = (d / (std::string("sentences-") + split + ".jsonl")).string();
+    run_json("export " + store + " --top-k " + (*split ? "30 --split " + std::string(split) : std::string("0")) +
+             " -o " + file);
+    for (const auto& line : json_lines(slurp_file(file))) {
+      std::istringstream words(line["cell_sentence"].get<std::string>());
+      for (std::string w; words >> w;) (*split ? shown : all).insert(w);
+    }
+  }
+  const auto genes = task["genes"].get<std::vector<std::string>>();
+  EXPECT_EQ(std::set<std::string>(genes.begin(), genes.end()), shown);
+  EXPECT_GT(genes.size(), 50u);
+  EXPECT_LT(genes.size(), all.size());
+  const json vocab = json::parse(slurp_file(run / "gene_tokenizer" / "tokenizer.json"))["model"]["vocab"];
+  std::size_t unshown_tokens = 0;  // genes not shown that are tokens anyway: label or template words only
+  for (const auto& g : all) {
+    const bool token = vocab.contains("\u2581" + g);
+    if (shown.count(g)) EXPECT_TRUE(token) << g;
+    else unshown_tokens += token;
+  }
+  EXPECT_LT(unshown_tokens, 5u);
 
   // The checkpoint is a model folder the other commands load.
   const std::string prompt = (d / "prompt.jsonl").string();

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -29,6 +30,7 @@
 #include "core/progress.hpp"
 #include "core/random.hpp"
 #include "data/sentence_store.hpp"
+#include "data/store_split.hpp"
 #include "model/compute_options.hpp"
 #include "model/lora.hpp"
 #include "model/model_config.hpp"
@@ -73,6 +75,30 @@ bool store_has_split(const SentenceStore& store, const std::string& name) {
   return false;
 }
 
+// The genes of a gene tokenizer made for training from scratch: those that
+// the training and validation cells' sentences hold (each cell's first
+// `top_k` genes; 0: all of them; every cell when the store is not split), in
+// store order. A gene no example shows would only widen the embeddings and
+// the output head (with 50-gene sentences of 20,000-gene data, over 95% of
+// the vocabulary). Cells to annotate later skip the genes the model lacks
+// (check_store_genes), as for any model.
+std::vector<std::string> sentence_gene_vocabulary(const SentenceStore& store, std::int64_t top_k) {
+  std::vector<std::int64_t> cells;
+  if (store.obs().find("split")) {
+    cells = cells_in_split(store, "train");
+    const auto validation = cells_in_split(store, "validation");
+    cells.insert(cells.end(), validation.begin(), validation.end());
+    std::sort(cells.begin(), cells.end());
+  } else {
+    for (std::int64_t c = 0; c < store.n_cells(); ++c) cells.push_back(c);
+  }
+  const auto seen = genes_in_sentences(store, cells, top_k);
+  std::vector<std::string> genes;
+  for (std::size_t g = 0; g < seen.size(); ++g)
+    if (seen[g]) genes.push_back(store.genes()[g]);
+  return genes;
+}
+
 // The examples to train and validate on, with the task metadata the model
 // folder records.
 struct Examples {
@@ -85,7 +111,9 @@ struct Examples {
   std::vector<std::uint64_t> accuracy_keys;
 };
 
-Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
+// `model_genes`: the genes of a gene tokenizer made for the run (empty: the
+// store's genes are the model's).
+Examples gather_examples(const TrainArgs& a, const CLI::App* cmd, const std::vector<std::string>& model_genes) {
   Examples ex;
   if (!a.examples.empty()) {
     ex.train = read_task_examples(a.examples);
@@ -142,7 +170,7 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd) {
   task.organism = plan.options.organism;
   task.templates = formatter.templates();
   task.seed = a.example.seed;
-  task.genes = store.genes();
+  task.genes = model_genes.empty() ? store.genes() : model_genes;
   task.group_by = plan.options.group_by;
   task.abstract_column = plan.options.abstract_column;
   if (task.task == PromptTask::PerturbationPrediction) {
@@ -232,8 +260,8 @@ void add_train_command(CommandSet& set) {
   model->excludes(init);
   cmd->add_option("--arch", a.arch, "With --init tiny|small|base: gpt_neox or gemma2")->capture_default_str();
   cmd->add_option("--tokenizer", a.tokenizer,
-                  "With --init: the tokenizer folder (default with --data: a gene tokenizer of the store, made "
-                  "in OUT/gene_tokenizer)");
+                  "With --init: the tokenizer folder (default with --data: a gene tokenizer of the genes the "
+                  "training and validation sentences hold, made in OUT/gene_tokenizer)");
   auto* data = cmd->add_option("--data", a.data, "Sentence store whose cells make the examples (with --task)");
   auto* examples = cmd->add_option("--examples", a.examples, "Task examples JSONL (c2s prompts output) instead of --data");
   data->excludes(examples);
@@ -341,16 +369,21 @@ void add_train_command(CommandSet& set) {
     if (!a.resume && rank == 0 && fs::exists(last))
       throw UsageError(a.output + " already holds a run (checkpoint-last): --resume it or choose another folder");
 
-    // From scratch without --tokenizer: a gene tokenizer of the store
-    // (its genes, label values and the prompt templates), made once by rank 0
-    // before the other ranks start.
+    // From scratch without --tokenizer: a gene tokenizer of the store (the
+    // genes its examples show, its label values and the prompt templates),
+    // made once by rank 0 before the other ranks start.
     std::string tokenizer_dir = a.tokenizer;
-    if (!a.init.empty() && a.tokenizer.empty() && !a.resume) {
-      tokenizer_dir = (out / "gene_tokenizer").string();
-      if (rank == 0) {
+    std::vector<std::string> model_genes;
+    if (!a.init.empty() && a.tokenizer.empty() && !a.data.empty()) {
+      const SentenceStore store(a.data);
+      model_genes = sentence_gene_vocabulary(store, a.example.top_k);
+      if (model_genes.empty()) throw Error(a.data, "no genes in the training cells' sentences");
+      if (!a.resume) tokenizer_dir = (out / "gene_tokenizer").string();
+      if (!a.resume && rank == 0) {
         std::vector<std::string> templates;
         if (!a.example.prompts.empty()) templates.push_back(a.example.prompts);
-        GeneTokenizerInputs inputs = gene_tokenizer_inputs(SentenceStore(a.data), {}, {a.example.organism}, templates);
+        GeneTokenizerInputs inputs = gene_tokenizer_inputs(store, {}, {a.example.organism}, templates);
+        inputs.genes = model_genes;
         // Abstracts from a file are response text too (an abstract column's are label values already).
         if (!a.example.abstracts.empty())
           for (const auto& [group, abstract] : load_abstracts(a.example.abstracts)) inputs.labels.push_back(abstract);
@@ -402,7 +435,7 @@ void add_train_command(CommandSet& set) {
                                                  std::to_string(config.vocab_size));
 
     // The examples.
-    Examples ex = gather_examples(a, cmd);
+    Examples ex = gather_examples(a, cmd, model_genes);
     const std::int64_t context = config.max_positions > 0 ? config.max_positions : 2048;
     const std::int64_t max_length = a.max_length > 0 ? std::min(a.max_length, context) : context;
     const TrainingExamples train = tokenize_examples(ex.train, *tokenizer, max_length);
