@@ -87,7 +87,7 @@ std::vector<GeneratedCell> CellGenerator::generate(const std::vector<CellRequest
   g.sampling = options_.sampling;
   stats_.token_budget = g.max_new_tokens;
   stats_.genes_left_out =
-      options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() - not_in_model_.size() : 0;
+      options_.decoding == SentenceDecoding::Constrained ? constraint.genes_left_out() : 0;
 
   Generator generator(model_);
   std::vector<Generation> generations;

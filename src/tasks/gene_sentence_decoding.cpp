@@ -162,10 +162,15 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
     return false;
   };
 
+  std::size_t blanks = 0;
   const std::vector<std::string> befores = frame.before.empty() ? std::vector<std::string>{""} : frame.before;
   for (std::size_t g = 0; g < genes_.size(); ++g) {
     const std::string& name = genes_[g];
-    if (name.empty() || std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); })) {
+    if (name.empty()) {  // a blank: never to be written, and not counted as left out
+      ++blanks;
+      continue;
+    }
+    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); })) {
       ++left_out_;
       continue;
     }
@@ -201,9 +206,9 @@ GeneSentenceConstraint::GeneSentenceConstraint(const Tokenizer& tokenizer, std::
       max_gene_tokens_ = std::max(max_gene_tokens_, std::int64_t(path.size()));
     }
   }
-  if (left_out_ == genes_.size())
-    throw Error("gene sentence constraint",
-                "none of the " + std::to_string(genes_.size()) + " genes can be written with the model's tokenizer");
+  if (left_out_ + blanks == genes_.size())
+    throw Error("gene sentence constraint", "none of the " + std::to_string(genes_.size() - blanks) +
+                                                " genes can be written with the model's tokenizer");
   for (const auto& ends : gene_ends_)
     for (std::int32_t end : ends)
       for (std::int32_t n = end; n >= 0; n = nodes_[std::size_t(n)].parent) ++nodes_[std::size_t(n)].genes;

@@ -41,9 +41,8 @@ std::vector<std::uint32_t> unknown_genes(const std::vector<std::uint8_t>& known,
 
 // The names a GeneSentenceConstraint is built over: `vocabulary` with the
 // genes of `not_in_model` blanked, so that no token paths are built for
-// genes that are never to be written (the constraint counts them among its
-// genes_left_out(); subtract not_in_model.size() for the genes the
-// tokenizer could not write).
+// genes that are never to be written (blanks are not counted among its
+// genes_left_out()).
 std::vector<std::string> constraint_genes(std::vector<std::string> vocabulary,
                                           const std::vector<std::uint32_t>& not_in_model);
 
@@ -100,8 +99,8 @@ class GeneSentenceConstraint {
   // `genes`: the vocabulary (gene names as they are written in sentences);
   // `end_ids`: the tokens that end generation (EOS), allowed only after the
   // frame's last sentence. A gene the tokenizer cannot write (unknown
-  // token), a blank name, or a gene whose tokens are another gene's is left
-  // out and counted. An
+  // token) or whose tokens are another gene's is left out and counted; a
+  // blank name is never written and not counted (constraint_genes). An
   // Error when no gene can be written, or when the tokenizer joins a word
   // with the next one across a space or the text between sentences (then a
   // gene's tokens would depend on its neighbour).

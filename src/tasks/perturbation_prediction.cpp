@@ -117,7 +117,7 @@ std::vector<PredictedSentence> PerturbationPredictor::predict(const std::vector<
                                "sentence; constrained decoding needs the same for every cell (use --free)");
     }
     constraint.emplace(tokenizer_, constraint_genes(vocabulary_, not_in_model_), frame, end_ids_);
-    stats_.genes_left_out = constraint->genes_left_out() - not_in_model_.size();
+    stats_.genes_left_out = constraint->genes_left_out();
   }
 
   // Constrained: room for top-k genes; free: for a sentence as long as the

@@ -187,6 +187,7 @@ TEST(GeneSentenceConstraint, GenesTheTokenizerCannotWriteAreLeftOut) {
   std::vector<std::string> genes = kGenes;
   genes.push_back("NOTAGENE");  // not in the gene tokenizer: <unk>
   genes.push_back("TWO WORDS");
+  genes.push_back("");  // a blank (constraint_genes: a gene the model lacks): never written, not counted
   const GeneSentenceConstraint c(*tok, genes, {}, {eos_of(*tok)});
   EXPECT_EQ(c.genes_left_out(), 2u);
   EXPECT_EQ(allowed_after(c, *tok, {}).count(*tok->special_ids().unk), 0u);
