@@ -11,7 +11,7 @@ packages=(
   libutf8proc-dev libonig-dev libsentencepiece-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev
-  libopenblas0-openmp libtorch-dev python3-torch
+  libopenblas0-openmp libtorch-dev libgloo-dev python3-torch
   python3-anndata python3-h5py python3-scipy python3-sklearn python3-numpy python3-pandas python3-sentencepiece
   time
 )
