@@ -1,6 +1,7 @@
 #include "model/attention.hpp"
 
 #include "model/bf16_gemv.hpp"
+#include "model/blockwise_attention.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -134,6 +135,11 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
       v.scalar_type() == at::kBFloat16 && rows_contiguous(k) && rows_contiguous(v) && !c10::GradMode::is_enabled() &&
       bf16_gemv_supported())
     return attend_bf16_decode(q, k, v, blocked, scale, softcap);
+  // Blocks of query rows pay off when there are rows (prefill, scoring,
+  // training); a few decoding rows against the cache take the general form.
+  const bool grad = c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if (blockwise_attention_applies(q, k, v) && (T > 4 || grad))
+    return attend_blockwise(q, k, v, blocked, scale, softcap).transpose(1, 2).reshape({B, T, H * D});
   // Grouped heads share one product: the G query heads of a key/value head
   // become G*T rows against the same keys (no repeated keys in memory).
   auto qg = q.reshape({B, KVH, G * T, D});

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "engine/continuation_scorer.hpp"
 #include "engine/generator.hpp"
 #include "tasks/label_matching.hpp"
+#include "tasks/label_shift.hpp"
 
 namespace c2s {
 
@@ -33,6 +35,19 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
   if (!tokenizer_.special_ids().eos) throw Error("annotate", "the tokenizer has no end-of-sequence token");
   eos_ = *tokenizer_.special_ids().eos;
   if (options_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  if (options_.adjust_for_label_shift) {
+    if (options_.mode != AnnotationMode::Constrained)
+      throw UsageError("--adjust-proportions needs constrained mode (label probabilities)");
+    if (task_.label_counts.size() != task_.labels.size())
+      throw UsageError("--adjust-proportions: the model's c2s_task.json has no training label counts "
+                       "(trained before c2s recorded them); train it again");
+    for (const auto& label : labels_) {
+      const auto it = std::find(task_.labels.begin(), task_.labels.end(), label);
+      if (it == task_.labels.end() || task_.label_counts[std::size_t(it - task_.labels.begin())] <= 0)
+        throw UsageError("--adjust-proportions: the model was not trained on label \"" + label + "\"");
+      training_counts_.push_back(double(task_.label_counts[std::size_t(it - task_.labels.begin())]));
+    }
+  }
 }
 
 
@@ -86,19 +101,29 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
     }
     ContinuationScorer scorer(model_);
     const auto scores = scorer.score(prompts, candidates, options_.batch_size, progress);
+    std::vector<std::vector<double>> probabilities(groups.size());
     for (std::size_t i = 0; i < groups.size(); ++i) {
       CellAnnotation& a = out[i];
-      double best = -INFINITY;
-      for (std::size_t l = 0; l < labels_.size(); ++l) {
-        a.log_likelihoods.push_back(scores[i][l].log_likelihood);
-        if (scores[i][l].log_likelihood > best) {
-          best = scores[i][l].log_likelihood;
-          a.label = l;
-        }
-      }
+      for (std::size_t l = 0; l < labels_.size(); ++l) a.log_likelihoods.push_back(scores[i][l].log_likelihood);
+      const double best = *std::max_element(a.log_likelihoods.begin(), a.log_likelihoods.end());
       double total = 0;
       for (double ll : a.log_likelihoods) total += std::exp(ll - best);
-      a.confidence = 1.0 / total;
+      for (double ll : a.log_likelihoods) probabilities[i].push_back(std::exp(ll - best) / total);
+    }
+    if (!training_counts_.empty() && !groups.empty()) {
+      LabelShift shift = adjust_to_label_shift(probabilities, training_counts_);
+      probabilities = std::move(shift.probabilities);
+      stats_.estimated_proportions = std::move(shift.proportions);
+      const double total = std::accumulate(training_counts_.begin(), training_counts_.end(), 0.0);
+      stats_.training_proportions.clear();
+      for (double c : training_counts_) stats_.training_proportions.push_back(c / total);
+      stats_.label_shift_iterations = shift.iterations;
+    }
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      CellAnnotation& a = out[i];
+      a.probabilities = std::move(probabilities[i]);
+      a.label = std::size_t(std::max_element(a.probabilities.begin(), a.probabilities.end()) - a.probabilities.begin());
+      a.confidence = a.probabilities[a.label];
       a.text = texts[i][a.label];
     }
   } else {

@@ -7,7 +7,8 @@
 //   * constrained (the default when labels are known): every known label's
 //     response, as training formats it (response text + EOS), is scored
 //     after the prompt, which runs once per cell; the best is the prediction
-//     and the softmax over the labels' log-likelihoods its probability;
+//     and the softmax over the labels' log-likelihoods its probability
+//     (optionally re-weighted to the cells' own label proportions);
 //   * free (the reference package's way): the answer is generated greedily
 //     up to EOS, then normalised and matched to the nearest known label
 //     (label_matching.hpp), the raw text kept.
@@ -29,6 +30,11 @@ struct AnnotationOptions {
   AnnotationMode mode = AnnotationMode::Constrained;
   std::int64_t batch_size = 16;      // candidate rows (constrained) or prompts (free) run together
   std::int64_t max_new_tokens = 32;  // free mode
+  // Constrained mode: estimate the cells' own label proportions and
+  // re-weight every cell's probabilities from the model's training
+  // proportions (ModelTask::label_counts) to them (label_shift.hpp) before
+  // the best label is chosen.
+  bool adjust_for_label_shift = false;
 };
 
 struct CellAnnotation {
@@ -38,6 +44,7 @@ struct CellAnnotation {
   double confidence = 0;
   std::string text;                     // free: the generated text; constrained: the winning response
   std::vector<double> log_likelihoods;  // constrained: one per label
+  std::vector<double> probabilities;    // constrained: one per label, re-weighted when adjusting for label shift
 };
 
 struct AnnotationStats {
@@ -45,6 +52,10 @@ struct AnnotationStats {
   std::int64_t prompts = 0;  // one per cell, or per group of cells for a multi-cell task
   std::int64_t prompt_tokens = 0;
   std::int64_t exact_matches = 0;  // free mode: answers equal to a label after normalisation
+  // Adjusting for label shift: the labels' proportions in training and as
+  // estimated for the cells, one per label.
+  std::vector<double> training_proportions, estimated_proportions;
+  std::int64_t label_shift_iterations = 0;
   double seconds = 0;
 };
 
@@ -52,7 +63,9 @@ class CellAnnotator {
  public:
   // `labels` empty: the model task's labels. Errors: a task that is neither
   // a label task nor natural_language_interpretation, no labels (a label
-  // task), constrained mode for interpretation, a tokenizer without EOS.
+  // task), constrained mode for interpretation, a tokenizer without EOS;
+  // adjusting for label shift in free mode, with a model whose record has no
+  // training label counts, or for a label it was not trained on.
   CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, ModelTask task, std::vector<std::string> labels,
                 AnnotationOptions options);
 
@@ -77,6 +90,7 @@ class CellAnnotator {
   ModelTask task_;
   PromptFormatter formatter_;
   std::vector<std::string> labels_;
+  std::vector<double> training_counts_;  // per label, when adjusting for label shift
   AnnotationOptions options_;
   std::int64_t eos_ = 0;
   bool text_answers_ = false;

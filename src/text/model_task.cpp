@@ -64,6 +64,7 @@ nlohmann::json model_task_json(const ModelTask& t, const std::string& store) {
           {"label_column", t.label_column},
           {"label_name", t.label_name},
           {"labels", t.labels},
+          {"label_counts", t.label_counts},
           {"top_k", t.top_k},
           {"organism", t.organism},
           {"prompts", t.templates.origin},
@@ -103,6 +104,10 @@ std::optional<ModelTask> read_model_task(const std::filesystem::path& model_fold
   // Records written before label_name was kept: the default name.
   t.label_name = field("label_name", default_label_name(t.label_column));
   t.labels = field("labels", std::vector<std::string>());
+  t.label_counts = field("label_counts", std::vector<std::int64_t>());
+  if (!t.label_counts.empty() && t.label_counts.size() != t.labels.size())
+    throw Error(where, "\"label_counts\" has " + std::to_string(t.label_counts.size()) + " entries for " +
+                           std::to_string(t.labels.size()) + " labels");
   t.top_k = field("top_k", std::int64_t(200));
   t.organism = field("organism", std::string("Homo sapiens"));
   t.seed = field("seed", std::uint64_t(42));

@@ -26,6 +26,7 @@ struct ModelTask {
   std::string label_column;
   std::string label_name;           // label_prediction's {label_name}
   std::vector<std::string> labels;  // the label values seen in training, in training's order
+  std::vector<std::int64_t> label_counts;  // training examples per label (empty in older records)
   std::int64_t top_k = 200;
   std::string organism = "Homo sapiens";
   PromptTemplates templates;

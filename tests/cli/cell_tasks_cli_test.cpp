@@ -5,6 +5,7 @@
 // transfer, obsm in an h5ad copy); bad input refused in one line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -57,6 +58,83 @@ TEST(AnnotateCli, ConstrainedModeScoresEveryLabelAndReportsTheTruth) {
   ASSERT_EQ(lines.size(), std::size_t(cells) + 1);
   EXPECT_EQ(lines[0], "cell,prediction,confidence,text,cell_type");
   EXPECT_EQ(json::parse(slurp(out / "summary.json"))["scores"], s["scores"]);
+  // Every label's probability for every cell; the prediction is the most
+  // probable label, with that probability as its confidence.
+  const auto probs = csv_lines(out / "label_probabilities.csv");
+  ASSERT_EQ(probs.size(), lines.size());
+  std::string header = "cell";
+  for (const auto& l : s["labels"]) header += "," + l.get<std::string>();
+  EXPECT_EQ(probs[0], header);
+  for (std::size_t i = 1; i < probs.size(); ++i) {
+    std::stringstream row(probs[i]);
+    std::string cell, field;
+    std::getline(row, cell, ',');
+    double sum = 0, best = -1;
+    while (std::getline(row, field, ',')) sum += std::stod(field), best = std::max(best, std::stod(field));
+    EXPECT_NEAR(sum, 1.0, 1e-4) << probs[i];
+    EXPECT_EQ(lines[i].substr(0, cell.size() + 1), cell + ",");
+    std::stringstream ann(lines[i]);
+    std::getline(ann, field, ',');
+    std::getline(ann, field, ',');
+    std::getline(ann, field, ',');
+    EXPECT_NEAR(std::stod(field), best, 1e-5) << lines[i];
+  }
+}
+
+// --adjust-proportions: the model records its training label counts; the
+// cells' proportions are estimated (a distribution over the labels) and the
+// files follow the re-weighted probabilities. (This tiny model's
+// probabilities are too poorly calibrated for the estimate to be good: EM's
+// accuracy is checked on calibrated probabilities in label_shift_test.cpp.)
+TEST(AnnotateCli, AdjustingForLabelShiftEstimatesTheCellsProportions) {
+  const TrainedOnSimulated& t = trained();
+  const json task = json::parse(slurp(fs::path(t.model) / "c2s_task.json"));
+  ASSERT_EQ(task["label_counts"].size(), task["labels"].size());
+  int counted = 0;
+  for (const auto& c : task["label_counts"]) counted += c.get<int>();
+  EXPECT_GT(counted, 100);  // the training split's cells
+  const fs::path out = dir() / "adjusted";
+  const json s = run_json("--threads 1 annotate --adjust-proportions --model " + t.model + " --data " + t.store +
+                          " -o " + out.string());
+  const json plain = run_json("--threads 1 annotate --model " + t.model + " --data " + t.store + " -o " +
+                              (dir() / "not-adjusted").string());
+  ASSERT_TRUE(s.contains("label_shift")) << s.dump();
+  const json& shift = s["label_shift"];
+  double sum = 0, training_sum = 0;
+  for (const auto& l : s["labels"]) {
+    const std::string label = l.get<std::string>();
+    const double est = shift["estimated_proportions"][label].get<double>();
+    EXPECT_GE(est, 0) << label;
+    sum += est;
+    const double training = shift["training_proportions"][label].get<double>();
+    EXPECT_GT(training, 0) << label;
+    training_sum += training;
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-9);
+  EXPECT_NEAR(training_sum, 1.0, 1e-9);
+  EXPECT_GE(shift["em_iterations"].get<int>(), 1);
+  // The predictions and confidences are the re-weighted probabilities' best.
+  const auto ann = csv_lines(out / "annotations.csv"), probs = csv_lines(out / "label_probabilities.csv");
+  ASSERT_EQ(ann.size(), probs.size());
+  for (std::size_t i = 1; i < ann.size(); ++i) {
+    std::stringstream a(ann[i]), p(probs[i]);
+    std::string cell, prediction, confidence, field;
+    std::getline(a, cell, ',');
+    std::getline(a, prediction, ',');
+    std::getline(a, confidence, ',');
+    std::getline(p, field, ',');
+    ASSERT_EQ(field, cell);
+    std::vector<double> row;
+    while (std::getline(p, field, ',')) row.push_back(std::stod(field));
+    const auto best = std::size_t(std::max_element(row.begin(), row.end()) - row.begin());
+    EXPECT_EQ(prediction, s["labels"][best].get<std::string>()) << ann[i];
+    EXPECT_NEAR(std::stod(confidence), row[best], 1e-5) << ann[i];
+  }
+  EXPECT_EQ(plain.count("label_shift"), 0u);
+  expect_clean_failure(run_c2s("-q annotate --adjust-proportions --mode free --model " + t.model + " --data " +
+                               t.store + " -o " + (dir() / "adjusted-free").string()),
+                       "constrained", 2);
+  EXPECT_FALSE(fs::exists(dir() / "adjusted-free"));
 }
 
 TEST(AnnotateCli, LabelsFromAFileAreTheCandidates) {

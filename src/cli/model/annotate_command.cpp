@@ -4,6 +4,7 @@
 // the store, the scores, per-class table and confusion matrix. A model
 // trained for natural_language_interpretation writes an abstract for each
 // group of cells instead, scored against reference abstracts when given.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -55,6 +56,7 @@ void add_annotate_command(CommandSet& set) {
     std::string data, split, label_column, labels_file, abstracts_file, mode = "constrained", output;
     std::int64_t max_new_tokens = 32, max_cells = 0, cells_per_group = 5;
     std::vector<std::string> group_by;
+    bool adjust_proportions = false;
     InputOptions input;
   };
   auto args = std::make_shared<Args>();
@@ -64,7 +66,8 @@ void add_annotate_command(CommandSet& set) {
       "organism and label set. Constrained mode scores every label's response (as training formats it, with\n"
       "EOS) after the cell's prompt and reports the best with its probability among the labels; free mode\n"
       "generates the answer greedily, as the reference package does, and matches it to the nearest label\n"
-      "(confidence: text similarity, 1 = exact). Output folder: annotations.csv, summary.json and, when the\n"
+      "(confidence: text similarity, 1 = exact). Output folder: annotations.csv, summary.json, (constrained)\n"
+      "label_probabilities.csv (every label's probability for every cell) and, when the\n"
       "data hold the truth, per_class.csv, confusion_matrix.csv and confusion_matrix.png. --data may also be\n"
       "an h5ad (or any input c2s convert reads): its cells are made into sentences as convert does, keeping\n"
       "every cell, and for an h5ad the folder also gets annotated.h5ad, a copy with obs c2s_<column> and\n"
@@ -86,6 +89,10 @@ void add_annotate_command(CommandSet& set) {
   cmd->add_option("--labels", args->labels_file, "Candidate labels, one per line (default: the model's label set)");
   cmd->add_option("--mode", args->mode, "constrained (score every label) or free (generate, then match)")
       ->capture_default_str();
+  cmd->add_flag("--adjust-proportions", args->adjust_proportions,
+                "Constrained mode: estimate the label proportions of these cells (EM, Saerens et al. 2002) and "
+                "re-weight every cell's label probabilities from the training proportions to them, for cells whose "
+                "mix of labels differs from the training data's (another donor, tissue or condition)");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Free mode: longest answer (interpretation: default 256)")
       ->capture_default_str();
   cmd->add_option("--abstracts", args->abstracts_file,
@@ -181,6 +188,7 @@ void add_annotate_command(CommandSet& set) {
     options.mode = mode == "free" ? AnnotationMode::Free : AnnotationMode::Constrained;
     options.batch_size = a.model.batch_size;
     options.max_new_tokens = max_new_tokens;
+    options.adjust_for_label_shift = a.adjust_proportions;
     CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
 
     const std::vector<std::string> texts = input.sentences(cells);
@@ -279,6 +287,29 @@ void add_annotate_command(CommandSet& set) {
       table.add_row(std::move(row));
     }
     table.write(out.temp_path() / "annotations.csv");
+    if (options.mode == AnnotationMode::Constrained) {
+      // Every label's probability for every cell, for thresholds and
+      // calibration downstream.
+      std::vector<std::string> columns = {"cell"};
+      columns.insert(columns.end(), annotator.labels().begin(), annotator.labels().end());
+      CsvTable probabilities(columns);
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        std::vector<std::string> row = {store.cell_names()[std::size_t(cells[i])]};
+        for (double p : annotations[i].probabilities) row.push_back(csv_number(p));
+        probabilities.add_row(std::move(row));
+      }
+      probabilities.write(out.temp_path() / "label_probabilities.csv");
+    }
+    if (a.adjust_proportions) {
+      nlohmann::json training = nlohmann::json::object(), estimated = nlohmann::json::object();
+      for (std::size_t l = 0; l < annotator.labels().size(); ++l) {
+        training[annotator.labels()[l]] = st.training_proportions[l];
+        estimated[annotator.labels()[l]] = st.estimated_proportions[l];
+      }
+      summary["label_shift"] = {{"training_proportions", training},
+                                {"estimated_proportions", estimated},
+                                {"em_iterations", st.label_shift_iterations}};
+    }
     summary["labels"] = annotator.labels();
     summary["seconds"] = st.seconds;
     summary["cells_per_second"] = st.seconds > 0 ? double(st.cells) / st.seconds : 0.0;

@@ -166,6 +166,9 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd, const std::vec
   task.label_column = plan.options.label_column;
   task.label_name = plan.options.label_name;
   task.labels = plan.labels;
+  task.label_counts.assign(plan.labels.size(), 0);
+  for (std::int32_t l : plan.label)
+    if (l >= 0) ++task.label_counts[std::size_t(l)];
   task.top_k = plan.options.top_k;
   task.organism = plan.options.organism;
   task.templates = formatter.templates();
