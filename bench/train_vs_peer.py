@@ -37,10 +37,13 @@ def tokenize(texts, tokenizer, special):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default="/tmp/c2s-train-bench")
-    ap.add_argument("--size", default="small", help="c2s train --init size")
+    ap.add_argument("--size", default="small", help="c2s train --init size (a preset or a config.json)")
     ap.add_argument("--top-k", type=int, default=100)
     ap.add_argument("--examples", type=int, default=400, help="examples in the file (steps x batch at most)")
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lengths", choices=("shortest", "spread"), default="shortest",
+                    help="which examples: the shortest (near-equal lengths), or spread evenly over the file's "
+                         "lengths (all-genes sentences); either way each step holds examples of neighbouring lengths")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=3)
@@ -71,7 +74,7 @@ def main():
     lengths = [len(p) + len(r) + 1 for p, r in zip(prompts, responses)]
 
     # The starting weights: c2s's own --init, written once.
-    start = os.path.join(w, f"start-{args.size}")
+    start = os.path.join(w, "start-" + os.path.basename(args.size))
     if not os.path.exists(os.path.join(start, "model.safetensors")):
         probe = os.path.join(w, "probe")
         shutil.rmtree(probe, ignore_errors=True)
@@ -84,7 +87,7 @@ def main():
     n = args.steps * args.batch_size
     if n > len(order):
         sys.exit(f"--steps x --batch-size = {n} examples, the file has {len(order)}")
-    chosen = order[:n]
+    chosen = order[:n] if args.lengths == "shortest" else [order[i * len(order) // n] for i in range(n)]
     steps = [[chosen[s * args.batch_size:(s + 1) * args.batch_size]] for s in range(args.steps)]
     plan = dict(padding_side="right", pad_id=0, loss_on="response", lr=3e-4, weight_decay=0.01,
                 schedule="constant", warmup_steps=0, max_grad_norm=1.0, steps=steps)
@@ -99,7 +102,7 @@ def main():
     print(f"{n} examples of {min(lengths[i] for i in chosen)}-{max(lengths[i] for i in chosen)} tokens, "
           f"{args.steps} steps of {args.batch_size}", file=sys.stderr)
 
-    results = dict(machine=machine(), size=args.size, top_k=args.top_k, batch_size=args.batch_size,
+    results = dict(machine=machine(), size=args.size, top_k=args.top_k, lengths=args.lengths, batch_size=args.batch_size,
                    steps=args.steps, threads=args.threads, runs=[])
     for dtype in args.dtypes.split(","):
         c2s_runs, peer_runs = [], []
