@@ -51,6 +51,34 @@ CellAnnotator::CellAnnotator(const CausalLM& model, const Tokenizer& tokenizer, 
 }
 
 
+void CellAnnotator::calibrate(const std::vector<std::string>& sentences, const std::vector<std::uint64_t>& keys,
+                              const std::vector<std::string>& truth, Progress* progress) {
+  if (training_counts_.empty()) throw UsageError("calibration is part of --adjust-proportions");
+  const AnnotationStats saved = stats_;  // the calibration cells are not the annotated ones
+  const auto t0 = std::chrono::steady_clock::now();
+  calibrating_ = true;
+  calibration_.reset();
+  std::vector<CellAnnotation> scored;
+  try {
+    scored = annotate(sentences, keys, progress);
+  } catch (...) {
+    calibrating_ = false;
+    throw;
+  }
+  calibrating_ = false;
+  stats_ = saved;
+  std::vector<std::vector<double>> rows;
+  std::vector<std::size_t> truth_index;
+  for (std::size_t i = 0; i < scored.size(); ++i) {
+    const auto it = std::find(labels_.begin(), labels_.end(), truth[i]);
+    if (it == labels_.end()) continue;  // a truth no candidate names
+    rows.push_back(scored[i].log_likelihoods);
+    truth_index.push_back(std::size_t(it - labels_.begin()));
+  }
+  calibration_ = fit_label_calibration(rows, truth_index);
+  stats_.calibration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 std::vector<CellAnnotation> CellAnnotator::annotate(const std::vector<std::string>& sentences,
                                                     const std::vector<std::uint64_t>& keys, Progress* progress) {
   std::vector<std::vector<std::string>> groups;
@@ -105,13 +133,11 @@ std::vector<CellAnnotation> CellAnnotator::annotate_groups(const std::vector<std
     for (std::size_t i = 0; i < groups.size(); ++i) {
       CellAnnotation& a = out[i];
       for (std::size_t l = 0; l < labels_.size(); ++l) a.log_likelihoods.push_back(scores[i][l].log_likelihood);
-      const double best = *std::max_element(a.log_likelihoods.begin(), a.log_likelihoods.end());
-      double total = 0;
-      for (double ll : a.log_likelihoods) total += std::exp(ll - best);
-      for (double ll : a.log_likelihoods) probabilities[i].push_back(std::exp(ll - best) / total);
+      probabilities[i] = label_probabilities(a.log_likelihoods, calibration_ ? &*calibration_ : nullptr);
     }
-    if (!training_counts_.empty() && !groups.empty()) {
-      LabelShift shift = adjust_to_label_shift(probabilities, training_counts_);
+    if (!training_counts_.empty() && !calibrating_ && !groups.empty()) {
+      // Calibrated probabilities carry the calibration cells' proportions.
+      LabelShift shift = adjust_to_label_shift(probabilities, calibration_ ? calibration_->proportions : training_counts_);
       probabilities = std::move(shift.probabilities);
       stats_.estimated_proportions = std::move(shift.proportions);
       const double total = std::accumulate(training_counts_.begin(), training_counts_.end(), 0.0);

@@ -14,11 +14,13 @@
 //     (label_matching.hpp), the raw text kept.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/progress.hpp"
 #include "model/causal_lm.hpp"
+#include "tasks/label_shift.hpp"
 #include "text/model_task.hpp"
 #include "text/tokenizer.hpp"
 
@@ -56,6 +58,7 @@ struct AnnotationStats {
   // estimated for the cells, one per label.
   std::vector<double> training_proportions, estimated_proportions;
   std::int64_t label_shift_iterations = 0;
+  double calibration_seconds = 0;
   double seconds = 0;
 };
 
@@ -84,6 +87,15 @@ class CellAnnotator {
                                               const std::vector<std::uint64_t>& keys, Progress* progress = nullptr);
   const AnnotationStats& stats() const { return stats_; }
 
+  // With adjust_for_label_shift: scores cells of known labels (`truth`, one
+  // label name per cell, e.g. a validation split's) and fits the calibration
+  // (label_shift.hpp) that the following annotate() calls apply before EM.
+  // Cells whose truth is not a candidate label are left out. UsageError:
+  // not adjusting, or no cell with a candidate label.
+  void calibrate(const std::vector<std::string>& sentences, const std::vector<std::uint64_t>& keys,
+                 const std::vector<std::string>& truth, Progress* progress = nullptr);
+  const std::optional<LabelCalibration>& calibration() const { return calibration_; }
+
  private:
   const CausalLM& model_;
   const Tokenizer& tokenizer_;
@@ -91,6 +103,8 @@ class CellAnnotator {
   PromptFormatter formatter_;
   std::vector<std::string> labels_;
   std::vector<double> training_counts_;  // per label, when adjusting for label shift
+  std::optional<LabelCalibration> calibration_;
+  bool calibrating_ = false;
   AnnotationOptions options_;
   std::int64_t eos_ = 0;
   bool text_answers_ = false;

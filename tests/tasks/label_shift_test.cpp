@@ -79,5 +79,41 @@ TEST(LabelShift, BadInputIsRefused) {
   EXPECT_THROW(adjust_to_label_shift({{0.5, 0.5}, {1.0}}, {1, 1}), UsageError);
 }
 
+// A model 3x over-confident and biased towards label 0: calibration on cells
+// of known labels finds the scale near 1/3, lowers the negative
+// log-likelihood, and its probabilities give EM the calibration cells'
+// proportions to start from.
+TEST(LabelCalibration, UndoesOverconfidenceAndBias) {
+  const std::vector<double> training = {0.5, 0.3, 0.2};
+  const Cells cells = draw(training, training, 5000, 3);
+  std::vector<std::vector<double>> ll;
+  for (const auto& p : cells.probabilities) {
+    std::vector<double> row;
+    for (std::size_t l = 0; l < 3; ++l) row.push_back(3.0 * std::log(p[l]) + (l == 0 ? 2.0 : 0.0) - 40.0);
+    ll.push_back(std::move(row));
+  }
+  const LabelCalibration c = fit_label_calibration(ll, cells.truth);
+  EXPECT_NEAR(c.scale, 1.0 / 3.0, 0.03);
+  EXPECT_LT(c.nll_after, c.nll_before - 0.1) << c.nll_before << " -> " << c.nll_after;
+  EXPECT_EQ(c.cells, 5000);
+  double sum = 0;
+  for (std::size_t l = 0; l < 3; ++l) {
+    EXPECT_NEAR(c.proportions[l], training[l], 0.03) << l;
+    sum += c.proportions[l];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  // Calibrated, the probabilities are the true posteriors again.
+  double worst = 0;
+  for (std::size_t i = 0; i < ll.size(); ++i) {
+    const auto p = label_probabilities(ll[i], &c);
+    for (std::size_t l = 0; l < 3; ++l) worst = std::max(worst, std::abs(p[l] - cells.probabilities[i][l]));
+  }
+  EXPECT_LT(worst, 0.05);
+  const auto plain = label_probabilities({-1.0, -2.0, -3.0});
+  EXPECT_NEAR(plain[0], 1.0 / (1.0 + std::exp(-1.0) + std::exp(-2.0)), 1e-12);
+  EXPECT_THROW(fit_label_calibration({}, {}), UsageError);
+  EXPECT_THROW(fit_label_calibration({{0.0, 1.0}}, {2}), UsageError);
+}
+
 }  // namespace
 }  // namespace c2s

@@ -92,7 +92,8 @@ void add_annotate_command(CommandSet& set) {
   cmd->add_flag("--adjust-proportions", args->adjust_proportions,
                 "Constrained mode: estimate the label proportions of these cells (EM, Saerens et al. 2002) and "
                 "re-weight every cell's label probabilities from the training proportions to them, for cells whose "
-                "mix of labels differs from the training data's (another donor, tissue or condition)");
+                "mix of labels differs from the training data's (another donor, tissue or condition). A split store's "
+                "validation cells first calibrate the probabilities (bias-corrected temperature scaling)");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Free mode: longest answer (interpretation: default 256)")
       ->capture_default_str();
   cmd->add_option("--abstracts", args->abstracts_file,
@@ -190,6 +191,27 @@ void add_annotate_command(CommandSet& set) {
     options.max_new_tokens = max_new_tokens;
     options.adjust_for_label_shift = a.adjust_proportions;
     CellAnnotator annotator(*session.model, *session.tokenizer, *task, labels, options);
+    // --adjust-proportions calibrates the probabilities on the store's
+    // validation cells first, when it has them with the truth.
+    std::string calibration_split;
+    if (a.adjust_proportions && !multi_cell && truth && split != "validation" && !input.converted()) {
+      const Column* splits = store.obs().find("split");
+      std::vector<std::int64_t> vcells;
+      for (std::size_t i = 0; splits && i < splits->size(); ++i)
+        if (splits->text(i) == "validation") vcells.push_back(std::int64_t(i));
+      if (!vcells.empty()) {
+        std::vector<std::string> vtruth;
+        std::vector<std::uint64_t> vkeys;
+        for (std::int64_t c : vcells) {
+          vtruth.push_back(truth->text(std::size_t(c)));
+          vkeys.push_back(std::uint64_t(c));
+        }
+        Progress calibrating("calibrate", vcells.size(), "cells");
+        annotator.calibrate(input.sentences(vcells), vkeys, vtruth, &calibrating);
+        calibrating.finish();
+        calibration_split = "validation";
+      }
+    }
 
     const std::vector<std::string> texts = input.sentences(cells);
     std::vector<std::vector<std::string>> group_texts;
@@ -309,6 +331,20 @@ void add_annotate_command(CommandSet& set) {
       summary["label_shift"] = {{"training_proportions", training},
                                 {"estimated_proportions", estimated},
                                 {"em_iterations", st.label_shift_iterations}};
+      if (const auto& c = annotator.calibration()) {
+        nlohmann::json bias = nlohmann::json::object(), start = nlohmann::json::object();
+        for (std::size_t l = 0; l < annotator.labels().size(); ++l) {
+          bias[annotator.labels()[l]] = c->bias[l];
+          start[annotator.labels()[l]] = c->proportions[l];
+        }
+        summary["label_shift"]["calibration"] = {{"split", calibration_split}, {"cells", c->cells},
+                                                 {"scale", c->scale}, {"bias", bias},
+                                                 {"proportions", start},
+                                                 {"nll_before", c->nll_before}, {"nll_after", c->nll_after},
+                                                 {"seconds", st.calibration_seconds}};
+      } else {
+        summary["label_shift"]["calibration"] = nullptr;
+      }
     }
     summary["labels"] = annotator.labels();
     summary["seconds"] = st.seconds;
