@@ -103,6 +103,14 @@ nlohmann::json describe_splits(const SentenceStore& store, const Column& split, 
   return out;
 }
 
+bool store_has_split(const SentenceStore& store, const std::string& name) {
+  const Column* split = store.obs().find("split");
+  if (!split) return false;
+  for (std::size_t i = 0; i < split->size(); ++i)
+    if (split->text(i) == name) return true;
+  return false;
+}
+
 std::vector<std::int64_t> cells_in_split(const SentenceStore& store, const std::string& name) {
   const Column* split = store.obs().find("split");
   if (!split) throw Error(store.path(), "the store has no split yet (run `c2s split` first)");

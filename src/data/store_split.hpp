@@ -27,5 +27,7 @@ nlohmann::json describe_splits(const SentenceStore& store, const Column& split, 
 // The cells (ascending) whose `split` is `name`. An Error when the store has
 // no split column or no cell in that split (naming the splits it has).
 std::vector<std::int64_t> cells_in_split(const SentenceStore& store, const std::string& name);
+// Whether the store has a split column with a cell in split `name`.
+bool store_has_split(const SentenceStore& store, const std::string& name);
 
 }  // namespace c2s

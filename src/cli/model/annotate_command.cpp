@@ -21,6 +21,7 @@
 #include "core/process_memory.hpp"
 #include "core/progress.hpp"
 #include "evaluation/classification_metrics.hpp"
+#include "data/store_split.hpp"
 #include "evaluation/csv_table.hpp"
 #include "evaluation/text_overlap.hpp"
 #include "io/anndata_writer.hpp"
@@ -194,23 +195,19 @@ void add_annotate_command(CommandSet& set) {
     // --adjust-proportions calibrates the probabilities on the store's
     // validation cells first, when it has them with the truth.
     std::string calibration_split;
-    if (a.adjust_proportions && !multi_cell && truth && split != "validation" && !input.converted()) {
-      const Column* splits = store.obs().find("split");
-      std::vector<std::int64_t> vcells;
-      for (std::size_t i = 0; splits && i < splits->size(); ++i)
-        if (splits->text(i) == "validation") vcells.push_back(std::int64_t(i));
-      if (!vcells.empty()) {
-        std::vector<std::string> vtruth;
-        std::vector<std::uint64_t> vkeys;
-        for (std::int64_t c : vcells) {
-          vtruth.push_back(truth->text(std::size_t(c)));
-          vkeys.push_back(std::uint64_t(c));
-        }
-        Progress calibrating("calibrate", vcells.size(), "cells");
-        annotator.calibrate(input.sentences(vcells), vkeys, vtruth, &calibrating);
-        calibrating.finish();
-        calibration_split = "validation";
+    if (a.adjust_proportions && !multi_cell && truth && split != "validation" && !input.converted() &&
+        store_has_split(store, "validation")) {
+      const std::vector<std::int64_t> vcells = cells_in_split(store, "validation");
+      std::vector<std::string> vtruth;
+      std::vector<std::uint64_t> vkeys;
+      for (std::int64_t c : vcells) {
+        vtruth.push_back(truth->text(std::size_t(c)));
+        vkeys.push_back(std::uint64_t(c));
       }
+      Progress calibrating("calibrate", vcells.size(), "cells");
+      annotator.calibrate(input.sentences(vcells), vkeys, vtruth, &calibrating);
+      calibrating.finish();
+      calibration_split = "validation";
     }
 
     const std::vector<std::string> texts = input.sentences(cells);
@@ -323,23 +320,19 @@ void add_annotate_command(CommandSet& set) {
       probabilities.write(out.temp_path() / "label_probabilities.csv");
     }
     if (a.adjust_proportions) {
-      nlohmann::json training = nlohmann::json::object(), estimated = nlohmann::json::object();
-      for (std::size_t l = 0; l < annotator.labels().size(); ++l) {
-        training[annotator.labels()[l]] = st.training_proportions[l];
-        estimated[annotator.labels()[l]] = st.estimated_proportions[l];
-      }
-      summary["label_shift"] = {{"training_proportions", training},
-                                {"estimated_proportions", estimated},
+      // One value per candidate label, as an object label -> value.
+      auto by_label = [&](const std::vector<double>& values) {
+        nlohmann::json o = nlohmann::json::object();
+        for (std::size_t l = 0; l < annotator.labels().size(); ++l) o[annotator.labels()[l]] = values[l];
+        return o;
+      };
+      summary["label_shift"] = {{"training_proportions", by_label(st.training_proportions)},
+                                {"estimated_proportions", by_label(st.estimated_proportions)},
                                 {"em_iterations", st.label_shift_iterations}};
       if (const auto& c = annotator.calibration()) {
-        nlohmann::json bias = nlohmann::json::object(), start = nlohmann::json::object();
-        for (std::size_t l = 0; l < annotator.labels().size(); ++l) {
-          bias[annotator.labels()[l]] = c->bias[l];
-          start[annotator.labels()[l]] = c->proportions[l];
-        }
         summary["label_shift"]["calibration"] = {{"split", calibration_split}, {"cells", c->cells},
-                                                 {"scale", c->scale}, {"bias", bias},
-                                                 {"proportions", start},
+                                                 {"scale", c->scale}, {"bias", by_label(c->bias)},
+                                                 {"proportions", by_label(c->proportions)},
                                                  {"nll_before", c->nll_before}, {"nll_after", c->nll_after},
                                                  {"seconds", st.calibration_seconds}};
       } else {

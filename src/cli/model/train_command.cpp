@@ -67,14 +67,6 @@ struct TrainArgs {
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_interrupt(int) { g_interrupted = true; }
 
-bool store_has_split(const SentenceStore& store, const std::string& name) {
-  const Column* split = store.obs().find("split");
-  if (!split) return false;
-  for (std::size_t i = 0; i < split->size(); ++i)
-    if (split->text(i) == name) return true;
-  return false;
-}
-
 // The genes of a gene tokenizer made for training from scratch: those that
 // the training and validation cells' sentences hold (each cell's first
 // `top_k` genes; 0: all of them; every cell when the store is not split), in
