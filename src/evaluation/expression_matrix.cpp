@@ -10,32 +10,13 @@
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 #include "data/reconstruction.hpp"
+#include "data/store_values.hpp"
 
 namespace c2s {
 
 namespace {
 
 constexpr std::int64_t kReadBlock = 4096;
-
-// The log base of a provenance's preprocessing, if it records one.
-std::optional<double> recorded_log_base(const nlohmann::json& provenance) {
-  if (provenance.contains("merged_from") && provenance["merged_from"].is_array()) {
-    std::optional<double> base;
-    for (const auto& input : provenance["merged_from"]) {
-      auto b = input.contains("provenance") ? recorded_log_base(input["provenance"]) : std::nullopt;
-      if (!b || (base && *base != *b)) return std::nullopt;
-      base = b;
-    }
-    return base;
-  }
-  if (!provenance.contains("preprocessing")) return std::nullopt;
-  const auto& p = provenance["preprocessing"];
-  if (!p.is_object() || !p.value("enabled", false) || !p.contains("log_base") || !p["log_base"].is_number())
-    return std::nullopt;
-  const double base = p["log_base"].get<double>();
-  if (!(base > 1) || !std::isfinite(base)) return std::nullopt;
-  return base;
-}
 
 // Calls visit(position, block, cell_in_block) for every wanted cell, reading
 // the store in blocks of consecutive cells between the first and the last
@@ -69,8 +50,8 @@ void for_each_cell(const SentenceStore& store, const std::vector<std::int64_t>& 
 }  // namespace
 
 double natural_log_scale(const SentenceStore& store) {
-  auto base = recorded_log_base(store.provenance());
-  return base ? std::log(*base) : 1.0;
+  const auto values = recorded_store_values(store);
+  return values && values->log_base ? std::log(*values->log_base) : 1.0;
 }
 
 DenseMatrix expression_matrix(const SentenceStore& store, const std::vector<std::int64_t>& cells,

@@ -287,7 +287,8 @@ std::string default_label_name(const std::string& column) {
 }
 
 void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
-                          bool show_progress, const std::vector<std::uint8_t>* known) {
+                          bool show_progress, const std::vector<std::uint8_t>* known,
+                          const CountThinning* thinning) {
   if (known && known->size() != store.genes().size())
     throw Error(store.path(), "gene flags for " + std::to_string(known->size()) + " genes, the store has " +
                                   std::to_string(store.genes().size()));
@@ -306,17 +307,19 @@ void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> 
     store.read(start, cells_[j] + 1, block);
     for (std::size_t k = i; k <= j; ++k) {
       const auto local = std::size_t(cells_[k] - start);
-      std::int64_t a = block.offsets[local], b = block.offsets[local + 1];
-      if (known) {
-        std::int64_t taken = 0;
-        for (std::int64_t e = a; e < b && (top_k <= 0 || taken < top_k); ++e)
-          if ((*known)[block.genes[std::size_t(e)]]) {
-            genes_.push_back(block.genes[std::size_t(e)]);
-            ++taken;
-          }
-      } else {
-        if (top_k > 0) b = std::min(b, a + top_k);
-        genes_.insert(genes_.end(), block.genes.begin() + a, block.genes.begin() + b);
+      const auto a = std::size_t(block.offsets[local]), b = std::size_t(block.offsets[local + 1]);
+      std::span<const std::uint32_t> ranked(block.genes.data() + a, b - a);
+      std::vector<std::uint32_t> thinned;
+      if (thinning) {
+        thinned = thin_cell(ranked, block.values_of(local), *thinning, std::uint64_t(cells_[k]));
+        ranked = thinned;
+      }
+      std::int64_t taken = 0;
+      for (std::uint32_t g : ranked) {
+        if (top_k > 0 && taken == top_k) break;
+        if (known && !(*known)[g]) continue;
+        genes_.push_back(g);
+        ++taken;
       }
       offsets_.push_back(genes_.size());
     }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/count_thinning.hpp"
 #include "data/sentence_store.hpp"
 #include "text/prompt_formatter.hpp"
 #include "text/prompt_tasks.hpp"
@@ -84,9 +85,11 @@ class StoreSentences {
  public:
   // Any cells, in any order, repeats allowed; the store must outlive this.
   // With `known` (one flag per store gene), genes flagged 0 (genes a model
-  // was not trained on) are left out before the top-k are taken.
+  // was not trained on) are left out before the top-k are taken. With
+  // `thinning`, each cell's counts are thinned first (data/count_thinning).
   void load(const SentenceStore& store, std::vector<std::int64_t> cells, std::int64_t top_k,
-            bool show_progress = false, const std::vector<std::uint8_t>* known = nullptr);
+            bool show_progress = false, const std::vector<std::uint8_t>* known = nullptr,
+            const CountThinning* thinning = nullptr);
   // A loaded cell's sentence (an Error for a cell not loaded).
   std::string sentence(std::int64_t cell) const;
 

@@ -43,9 +43,9 @@ TrainingExamples tokenize_examples(std::span<const FormattedPrompt> pairs, const
 }
 
 std::vector<FormattedPrompt> format_plan(const SentenceStore& store, const ExamplePlan& plan,
-                                         const PromptFormatter& formatter) {
+                                         const PromptFormatter& formatter, const CountThinning* thinning) {
   StoreSentences sentences;
-  sentences.load(store, plan.cells, plan.options.top_k);
+  sentences.load(store, plan.cells, plan.options.top_k, false, nullptr, thinning);
   std::vector<FormattedPrompt> out;
   out.reserve(plan.size());
   for (std::size_t i = 0; i < plan.size(); ++i) out.push_back(format_example(plan, i, sentences, formatter));

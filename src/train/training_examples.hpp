@@ -48,9 +48,10 @@ class TrainingExamples {
 TrainingExamples tokenize_examples(std::span<const FormattedPrompt> pairs, const Tokenizer& tokenizer,
                                    std::int64_t max_tokens);
 
-// The formatted examples of a plan (plan_examples), in plan order.
+// The formatted examples of a plan (plan_examples), in plan order; with
+// `thinning`, from the cells' thinned counts (data/count_thinning).
 std::vector<FormattedPrompt> format_plan(const SentenceStore& store, const ExamplePlan& plan,
-                                         const PromptFormatter& formatter);
+                                         const PromptFormatter& formatter, const CountThinning* thinning = nullptr);
 
 // "model_input" and "response" of every line of a task-examples JSONL file
 // (docs/formats/prompt-examples.md); Errors name the line.

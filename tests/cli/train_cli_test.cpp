@@ -239,6 +239,40 @@ TEST(TrainCli, ActivationCheckpointingKeepsTheLossCurve) {
     EXPECT_NEAR(x[i]["loss"].get<double>(), y[i]["loss"].get<double>(), 1e-5) << "step " << i + 1;
 }
 
+// --thinned-copies: each copy adds every training cell once more, from its
+// thinned counts; a store of non-count values is refused.
+TEST(TrainCli, ThinnedCopiesAddEveryTrainingCellFromThinnedCounts) {
+  const fs::path d = dir() / "thinned";
+  fs::create_directories(d);
+  const std::string h5ad = (d / "sim.h5ad").string(), store = (d / "sim.c2s").string();
+  run_json("simulate -n 120 --genes 300 --cell-types 3 --seed 4 -o " + h5ad);
+  run_json("convert " + h5ad + " -o " + store + " --min-genes 10");
+  run_json("split " + store);
+  auto train = [&](const std::string& name, const std::string& extra) {
+    return run_json("--threads 1 train --init tiny --data " + store + " --task cell_type_prediction --top-k 0 -o " +
+                    (d / name).string() + " --batch-size 4 --max-steps 1 " + extra);
+  };
+  const json plain = train("plain", "");
+  const json thinned = train("thinned", "--thinned-copies 2 --thinning-min 0.3");
+  EXPECT_EQ(plain["thinned_copies"], 0);
+  EXPECT_EQ(thinned["thinned_copies"], 2);
+  EXPECT_EQ(thinned["train_examples"].get<int>(), 3 * plain["train_examples"].get<int>());
+  EXPECT_EQ(thinned["validation_examples"], plain["validation_examples"]);
+
+  const std::string csv = (d / "fractions.csv").string();
+  {
+    std::ofstream out(csv);
+    out << "cell,A,B,C\n";
+    for (int i = 0; i < 8; ++i) out << "c" << i << "," << 0.5 + i << ",1.25,2\n";
+  }
+  const std::string fractions = (d / "fractions.c2s").string();
+  run_json("convert " + csv + " -o " + fractions + " --min-genes 1 --min-cells 1");
+  CliResult r = run_c2s("-q train --init tiny --data " + fractions + " --task cell_type_prediction -o " +
+                        (d / "refused").string() + " --thinned-copies 1");
+  expect_clean_failure(r, "integer counts", 1);
+  EXPECT_FALSE(fs::exists(d / "refused"));
+}
+
 TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   const fs::path d = dir() / "bad";
   fs::create_directories(d);
@@ -271,11 +305,13 @@ TEST(TrainCli, BadInputIsOneLineBeforeAnyWork) {
   std::ofstream(d / "a_file") << "x";
   fails(base + " -o " + (d / "a_file" / "run").string(), "cannot write", 1);
   fails(base + " -o " + (d / "k").string() + " --eval-accuracy 10", "--eval-accuracy needs --data", 2);
+  fails(base + " -o " + (d / "l").string() + " --thinned-copies 1", "--thinned-copies needs --data", 2);
+  fails(base + " -o " + (d / "m").string() + " --thinned-copies 1 --thinning-min 0", "--thinning-min", 2);
   // A run folder is not trained over by accident.
   run_json(tiny_run(d / "done", "--max-steps 1"));
   fails(base + " -o " + (d / "done").string(), "--resume", 2);
   // Nothing is left behind, not even the run folder.
-  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i", "j", "k"}) EXPECT_FALSE(fs::exists(d / name)) << name;
+  for (const char* name : {"a", "b", "c", "e", "f", "g", "h", "i", "j", "k", "l", "m"}) EXPECT_FALSE(fs::exists(d / name)) << name;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -29,6 +30,7 @@
 #include "core/process_memory.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
+#include "data/count_thinning.hpp"
 #include "data/sentence_store.hpp"
 #include "data/store_split.hpp"
 #include "model/compute_options.hpp"
@@ -52,7 +54,9 @@ struct TrainArgs {
   ExampleArgs example;
   std::string loss_on = "response", schedule = "linear";
   std::int64_t batch_size = 8, grad_accum = 1, warmup_steps = 0, epochs = 1, max_steps = 0, max_length = 0,
-               eval_every = 0, eval_examples = 256, eval_accuracy = 0, save_every = 0, log_every = 1;
+               eval_every = 0, eval_examples = 256, eval_accuracy = 0, save_every = 0, log_every = 1,
+               thinned_copies = 0;
+  double thinning_min = 0.5;
   double lr = 1e-4, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8, max_grad_norm = 1.0,
          max_minutes = 0;
   bool bf16 = false, resume = false, checkpointing = false;
@@ -124,8 +128,21 @@ Examples gather_examples(const TrainArgs& a, const CLI::App* cmd, const std::vec
   if (split && !store_has_split(store, "train"))
     throw Error(a.data, "the store's split column has no \"train\" cells (re-split it: c2s split STORE --fractions ...)");
   if (split) options.split = "train";
+  std::optional<CountThinning> thinning;  // refused here, before the examples, when the store is not counts
+  if (a.thinned_copies > 0) thinning = count_thinning(store, a.thinning_min, 0);
   ExamplePlan plan = plan_examples(store, options);
   ex.train = format_plan(store, plan, formatter);
+  // --thinned-copies: each copy of the training examples is made from the
+  // cells' counts thinned anew (a kept fraction per cell and copy), as
+  // shallower libraries of the same cells would show them, each in a template
+  // drawn anew.
+  for (std::int64_t copy = 1; copy <= a.thinned_copies; ++copy) {
+    ExampleArgs copy_args = a.example;
+    copy_args.seed = Rng(a.example.seed, 0x7468696eull + std::uint64_t(copy)).next();
+    thinning->seed = copy_args.seed;
+    auto thinned = format_plan(store, plan, example_formatter(copy_args), &*thinning);
+    ex.train.insert(ex.train.end(), std::make_move_iterator(thinned.begin()), std::make_move_iterator(thinned.end()));
+  }
   if (split && store_has_split(store, "validation")) {
     ExampleOptions v = options;
     v.split = "validation";
@@ -289,6 +306,13 @@ void add_train_command(CommandSet& set) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-length", a.max_length, "Cut examples to this many tokens (0: the model's context)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--thinned-copies", a.thinned_copies,
+                  "Also train on N copies of the training cells with their counts binomially thinned (each cell "
+                  "keeps a fraction of its molecules drawn from [--thinning-min, 1]): cells as shallower "
+                  "libraries show them (--data stores of counts)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--thinning-min", a.thinning_min, "With --thinned-copies: the smallest kept fraction")
+      ->capture_default_str()->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--eval-every", a.eval_every, "Validation loss every N steps (0: at the end only)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-examples", a.eval_examples, "Validation examples per evaluation (a fixed sample; 0: all)")
@@ -334,6 +358,7 @@ void add_train_command(CommandSet& set) {
     if (a.lora && !a.init.empty()) throw UsageError("--lora needs a trained --model to adapt, not --init");
     if (a.merge_lora && !a.lora) throw UsageError("--merge-lora needs --lora");
     if (a.eval_accuracy > 0 && a.data.empty()) throw UsageError("--eval-accuracy needs --data (a split store)");
+    if (a.thinned_copies > 0 && a.data.empty()) throw UsageError("--thinned-copies needs --data (a store of counts)");
     if (a.nproc > 1 && a.rank >= 0) throw UsageError("give --nproc (one machine) or --rank/--world-size, not both");
     const LrSchedule schedule = parse_lr_schedule(a.schedule);
     const bool launcher = a.nproc > 1 && a.rank < 0;
@@ -625,6 +650,7 @@ void add_train_command(CommandSet& set) {
         {"validation_accuracy",
          std::isfinite(validation_accuracy) ? nlohmann::json(validation_accuracy) : nlohmann::json(nullptr)},
         {"train_examples", train.size()},
+        {"thinned_copies", a.thinned_copies},
         {"validation_examples", validation.size()},
         {"truncated_examples", train.truncated()},
         {"trained_parameters", trained},
