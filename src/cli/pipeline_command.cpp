@@ -110,7 +110,7 @@ void add_pipeline_command(CommandSet& set) {
   cmd->add_option("--seed", args->seed, "Seed")->capture_default_str();
   ModelSteps& m = args->models;
   cmd->add_flag("!--no-models", m.enabled, "Stop after the data steps (no training, annotation or generation)");
-  cmd->add_option("--model-size", m.size, "Model preset trained from scratch: tiny, small or base")
+  cmd->add_option("--model-size", m.size, "Model preset trained from scratch: shallow, tiny, small or base")
       ->capture_default_str();
   cmd->add_option("--top-k", m.top_k, "Genes per cell sentence for the models")->capture_default_str()
       ->check(CLI::PositiveNumber);

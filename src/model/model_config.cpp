@@ -329,24 +329,28 @@ ModelConfig preset_model_config(const std::string& name) {
   return parse_model_config(j, "preset " + name);
 }
 
-std::vector<std::string> scratch_model_sizes() { return {"tiny", "small", "base"}; }
+std::vector<std::string> scratch_model_sizes() { return {"shallow", "tiny", "small", "base"}; }
 
 ModelConfig scratch_model_config(const std::string& size, const std::string& model_type, std::int64_t vocab_size,
                                  std::int64_t bos_id, std::int64_t eos_id, std::int64_t pad_id) {
   struct Shape {
     std::int64_t hidden, layers, heads;
+    double rotary_pct = 0.25;  // GPT-NeoX: share of each head's dimensions rotated
   };
   Shape shape;
-  if (size == "tiny") shape = {128, 4, 4};
+  // shallow: 2 layers over sentences of all expressed genes (hundreds of
+  // tokens), positions on the whole head; the Kang recipe of docs/RESULTS.md.
+  if (size == "shallow") shape = {64, 2, 2, 1.0};
+  else if (size == "tiny") shape = {128, 4, 4};
   else if (size == "small") shape = {256, 6, 8};
   else if (size == "base") shape = {512, 8, 8};
-  else throw UsageError("unknown model size '" + size + "' (known: tiny, small, base)");
+  else throw UsageError("unknown model size '" + size + "' (known: shallow, tiny, small, base)");
   const std::int64_t head_dim = shape.hidden / shape.heads;
   json j;
   if (model_type == "gpt_neox") {
     j = {{"architectures", {"GPTNeoXForCausalLM"}}, {"model_type", "gpt_neox"}, {"vocab_size", vocab_size},
          {"hidden_size", shape.hidden}, {"num_hidden_layers", shape.layers}, {"num_attention_heads", shape.heads},
-         {"intermediate_size", 4 * shape.hidden}, {"max_position_embeddings", 2048}, {"rotary_pct", 0.25},
+         {"intermediate_size", 4 * shape.hidden}, {"max_position_embeddings", 2048}, {"rotary_pct", shape.rotary_pct},
          {"rotary_emb_base", 10000}, {"use_parallel_residual", true}, {"layer_norm_eps", 1e-5},
          {"hidden_act", "gelu"}, {"attention_bias", true}, {"tie_word_embeddings", false}};
   } else if (model_type == "gemma2") {

@@ -85,7 +85,8 @@ ModelConfig preset_model_config(const std::string& name);
 std::vector<std::string> preset_model_names();
 
 // Shapes for training from scratch on a CPU ("tiny", "small", "base": about
-// 1, 5 and 25 million parameters besides the embeddings), as GPT-NeoX
+// 1, 5 and 25 million parameters besides the embeddings; "shallow": 2 layers
+// of 64, 0.1 million, for sentences of every expressed gene), as GPT-NeoX
 // ("gpt_neox") or Gemma-2 ("gemma2"), over a tokenizer's vocabulary and
 // special ids. UsageError for an unknown size or model type.
 ModelConfig scratch_model_config(const std::string& size, const std::string& model_type, std::int64_t vocab_size,

@@ -240,7 +240,8 @@ TEST(TrainCli, ActivationCheckpointingKeepsTheLossCurve) {
 }
 
 // --thinned-copies: each copy adds every training cell once more, from its
-// thinned counts; a store of non-count values is refused.
+// thinned counts; a store of non-count values is refused. (On the `shallow`
+// model size, which the Kang recipe trains.)
 TEST(TrainCli, ThinnedCopiesAddEveryTrainingCellFromThinnedCounts) {
   const fs::path d = dir() / "thinned";
   fs::create_directories(d);
@@ -249,7 +250,7 @@ TEST(TrainCli, ThinnedCopiesAddEveryTrainingCellFromThinnedCounts) {
   run_json("convert " + h5ad + " -o " + store + " --min-genes 10");
   run_json("split " + store);
   auto train = [&](const std::string& name, const std::string& extra) {
-    return run_json("--threads 1 train --init tiny --data " + store + " --task cell_type_prediction --top-k 0 -o " +
+    return run_json("--threads 1 train --init shallow --data " + store + " --task cell_type_prediction --top-k 0 -o " +
                     (d / name).string() + " --batch-size 4 --max-steps 1 " + extra);
   };
   const json plain = train("plain", "");
@@ -258,6 +259,13 @@ TEST(TrainCli, ThinnedCopiesAddEveryTrainingCellFromThinnedCounts) {
   EXPECT_EQ(thinned["thinned_copies"], 2);
   EXPECT_EQ(thinned["train_examples"].get<int>(), 3 * plain["train_examples"].get<int>());
   EXPECT_EQ(thinned["validation_examples"], plain["validation_examples"]);
+  // --init shallow: 2 layers of 64 units, positions rotated on the whole head.
+  const json config = json::parse(slurp_file(d / "plain" / "checkpoint-last" / "config.json"));
+  EXPECT_EQ(config["hidden_size"], 64);
+  EXPECT_EQ(config["num_hidden_layers"], 2);
+  EXPECT_EQ(config["num_attention_heads"], 2);
+  EXPECT_EQ(config["intermediate_size"], 256);
+  EXPECT_EQ(config["rotary_pct"], 1.0);
 
   const std::string csv = (d / "fractions.csv").string();
   {

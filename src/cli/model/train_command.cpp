@@ -268,9 +268,9 @@ void add_train_command(CommandSet& set) {
   TrainArgs& a = *args;
   auto* model = cmd->add_option("--model", a.model, "Model folder to fine-tune (Hugging Face layout, with its tokenizer)");
   auto* init = cmd->add_option("--init", a.init,
-                               "Train from scratch: tiny, small or base (sized for CPUs), or a config.json");
+                               "Train from scratch: shallow, tiny, small or base (sized for CPUs), or a config.json");
   model->excludes(init);
-  cmd->add_option("--arch", a.arch, "With --init tiny|small|base: gpt_neox or gemma2")->capture_default_str();
+  cmd->add_option("--arch", a.arch, "With --init shallow|tiny|small|base: gpt_neox or gemma2")->capture_default_str();
   cmd->add_option("--tokenizer", a.tokenizer,
                   "With --init: the tokenizer folder (default with --data: a gene tokenizer of the genes the "
                   "training and validation sentences hold, made in OUT/gene_tokenizer)");
