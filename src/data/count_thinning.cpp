@@ -41,7 +41,7 @@ std::vector<std::uint32_t> counts_from_values(std::span<const float> values, con
     }
     if (integer) return counts;
   }
-  throw Error("the cell's values are not normalised integer counts (no common factor makes them whole)");
+  throw Error("its values are not normalised integer counts (no common factor up to 8 makes them whole)");
 }
 
 std::vector<std::uint32_t> thin_cell(std::span<const std::uint32_t> genes, std::span<const float> values,

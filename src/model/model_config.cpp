@@ -313,6 +313,13 @@ json preset_json(const std::string& name) {
   return nullptr;
 }
 
+// "a, b, c": the names an error message offers.
+std::string listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> preset_model_names() {
@@ -321,11 +328,8 @@ std::vector<std::string> preset_model_names() {
 
 ModelConfig preset_model_config(const std::string& name) {
   json j = preset_json(name);
-  if (j.is_null()) {
-    std::string known;
-    for (const auto& n : preset_model_names()) known += (known.empty() ? "" : ", ") + n;
-    throw UsageError("unknown model preset '" + name + "' (known: " + known + ")");
-  }
+  if (j.is_null())
+    throw UsageError("unknown model preset '" + name + "' (known: " + listed(preset_model_names()) + ")");
   return parse_model_config(j, "preset " + name);
 }
 
@@ -344,7 +348,7 @@ ModelConfig scratch_model_config(const std::string& size, const std::string& mod
   else if (size == "tiny") shape = {128, 4, 4};
   else if (size == "small") shape = {256, 6, 8};
   else if (size == "base") shape = {512, 8, 8};
-  else throw UsageError("unknown model size '" + size + "' (known: shallow, tiny, small, base)");
+  else throw UsageError("unknown model size '" + size + "' (known: " + listed(scratch_model_sizes()) + ")");
   const std::int64_t head_dim = shape.hidden / shape.heads;
   json j;
   if (model_type == "gpt_neox") {

@@ -311,7 +311,11 @@ void StoreSentences::load(const SentenceStore& store, std::vector<std::int64_t> 
       std::span<const std::uint32_t> ranked(block.genes.data() + a, b - a);
       std::vector<std::uint32_t> thinned;
       if (thinning) {
-        thinned = thin_cell(ranked, block.values_of(local), *thinning, std::uint64_t(cells_[k]));
+        try {
+          thinned = thin_cell(ranked, block.values_of(local), *thinning, std::uint64_t(cells_[k]));
+        } catch (const Error& e) {
+          throw Error(fmt::format("{}: cell {}", store.path(), cells_[k]), e.what());
+        }
         ranked = thinned;
       }
       std::int64_t taken = 0;
